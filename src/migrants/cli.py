@@ -1,0 +1,152 @@
+"""Command line: ``migrants run | validate | sweep | report | viz``.
+
+Bad input (scenario, option, data file) ends with a one-paragraph message and
+exit code 2, without a traceback, and leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .errors import ConfigError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Agent-based simulation of labour migration in Northeast China.")
+
+
+def fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def versions() -> dict:
+    import mesa
+    import numba
+    import numpy
+    import pandas
+
+    from . import __version__
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                                cwd=Path(__file__).parent).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return {"migrants": __version__, "git_commit": commit, "python": platform.python_version(),
+            "numpy": numpy.__version__, "pandas": pandas.__version__, "mesa": mesa.__version__,
+            "numba": numba.__version__}
+
+
+def parse_sets(sets: list[str] | None) -> dict:
+    from .config import parse_override
+
+    return dict(parse_override(s) for s in (sets or []))
+
+
+@app.command()
+def run(
+    scenario: str = typer.Argument("baseline", help="Scenario name in configs/scenarios, or a YAML path."),
+    months: Optional[int] = typer.Option(None, "--months", help="Months to simulate (default: the scenario's)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (default: the scenario's)."),
+    scale: Optional[int] = typer.Option(None, "--scale", help="Persons per agent (default: the scenario's)."),
+    set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a field: --set decisions.beta_income=1.2"),
+    policy: Optional[List[str]] = typer.Option(None, "--policy", help="Add a policy card (YAML path or name)."),
+    out: Path = typer.Option(Path("results"), "--out", help="Folder for city_month.parquet, flows.parquet, run.json."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar or summary."),
+):
+    """Run one scenario and write its tables."""
+    from tqdm import tqdm
+
+    from .io import write_json, write_parquet
+    from .model import MigrationModel
+    from .summary import format_summary
+
+    try:
+        ov = parse_sets(set_)
+        if months is not None:
+            if months < 0:
+                fail(f"--months {months}: expected a whole number of months >= 0")
+            ov["months"] = months
+        if scale is not None and scale < 1:
+            fail(f"--scale {scale}: expected a whole number of persons per agent >= 1")
+        if seed is not None and seed < 0:
+            fail(f"--seed {seed}: expected a non-negative integer")
+        if policy:
+            from .config import load_scenario
+
+            base = load_scenario(scenario, {k: v for k, v in ov.items() if not k.startswith("policies")})
+            ov["policies"] = list(base.policies) + list(policy)
+        t0 = time.perf_counter()
+        model = MigrationModel(scenario=scenario, rng=seed, scale=scale, overrides=ov)
+    except ConfigError as e:
+        fail(str(e))
+    cfg = model.config
+    n = cfg.months
+    if not quiet:
+        typer.echo(f"migrants: scenario {cfg.name}, {model.C} cities, scale {model.scale} persons/agent, "
+                   f"{model.people.n:,} agents, {n} months from {cfg.start}, seed {cfg.seed}", err=True)
+    with tqdm(total=n, unit="month", disable=quiet, file=sys.stderr, dynamic_ncols=True) as bar:
+        def progress(i, total):
+            bar.set_postfix_str(model.date)
+            bar.update(1)
+
+        model.run(n, progress=progress)
+    wall = time.perf_counter() - t0
+    cm, fl = model.city_frame(), model.flows_frame()
+    meta = {
+        "scenario": cfg.name, "config": cfg.model_dump(mode="json"), "seed": cfg.seed, "scale": model.scale,
+        "months": n, "start": cfg.start, "end": model.date, "versions": versions(),
+        "timings": {"wall_s": wall, **model.timings}, "agents_end": int(model.people.n),
+        "policy_totals": getattr(model, "policy_totals", lambda: {})(),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    write_parquet(cm, out / "city_month.parquet")
+    write_parquet(fl, out / "flows.parquet")
+    extra = getattr(model, "policy_frame", None)
+    if extra is not None:
+        write_parquet(extra(), out / "policy_month.parquet")
+    write_json(meta, out / "run.json")
+    if not quiet:
+        typer.echo(format_summary(cm, f"Scenario {cfg.name}: {cfg.start} to {model.date}"))
+        typer.echo(f"wrote {out}/city_month.parquet, flows.parquet, run.json  ({wall:.1f} s)")
+
+
+@app.command()
+def validate(
+    scenario: str = typer.Argument("baseline", help="Scenario name or YAML path."),
+    set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a field (path=value)."),
+):
+    """Check a scenario and its data files without running it."""
+    from .model import MigrationModel
+
+    try:
+        m = MigrationModel(scenario=scenario, overrides=parse_sets(set_) | {"scale": 100000})
+    except ConfigError as e:
+        fail(str(e))
+    typer.echo(f"ok: scenario {m.config.name}: {m.C} cities, {len(list(_params(m.config)))} parameters with sources")
+
+
+def _params(cfg):
+    from .config import iter_params
+
+    return iter_params(cfg)
+
+
+def main() -> None:
+    """Console entry point (exit 2 on bad input, also for usage errors)."""
+    try:
+        app()
+    except ConfigError as e:  # raised outside a command's own handler
+        typer.echo(f"error: {e}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

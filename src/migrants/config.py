@@ -1,0 +1,303 @@
+"""Scenario files: schema, loading, ``--set`` overrides and readable errors.
+
+A scenario is a YAML file (``configs/scenarios/*.yaml``).  Every behavioural
+parameter is a :class:`Param` with its ``value``, its ``basis`` (``data``,
+``literature``, ``calibrated`` or ``assumption``) and a ``source`` line, so a
+reader always knows where a number comes from.  Facts about the world (census
+counts, wages, prices) live in the CSV files next to the scenarios, each row
+with its sources.
+
+Errors are raised as :class:`migrants.errors.ConfigError` with the file, the
+dotted field path, the bad value and what was expected.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+SCENARIO_DIR = CONFIG_DIR / "scenarios"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Param(_Strict):
+    """A number with its provenance."""
+
+    value: float
+    basis: Literal["data", "literature", "calibrated", "assumption"]
+    source: str = Field(min_length=3)
+
+
+class DataFiles(_Strict):
+    """Input data files, relative to the ``configs/`` folder (or absolute)."""
+
+    cities: str = "cities.csv"
+    provinces: str = "provinces.csv"
+    transport_links: str = "transport_links.csv"
+    rest_of_china: str = "rest_of_china.yaml"
+
+
+class Demography(_Strict):
+    mortality_q30: Param
+    mortality_gompertz_slope: Param
+    male_mortality_factor: Param
+    retirement_age_men: Param
+    retirement_age_women: Param
+    tertiary_entry_rate: Param
+    study_home_city_weight: Param
+    study_home_province_weight: Param
+    study_rest_of_china_share: Param
+    inactive_share_women: Param
+    inactive_share_men: Param
+    vocational_share_of_non_tertiary: Param
+
+
+class Labour(_Strict):
+    initial_unemployment_rate: Param
+    initial_vacancy_rate: Param
+    vacancy_expiry_month: Param
+    separation_rate_month: Param
+    matching_elasticity: Param
+    job_trend_manufacturing_year: Param
+    job_trend_services_year: Param
+    job_trend_public_year: Param
+    job_trend_hightech_year: Param
+    job_shock_sd_month: Param
+    job_shock_persistence: Param
+    wage_growth_year: Param
+    wage_tightness_elasticity_year: Param
+    wage_dispersion_sd: Param
+    on_the_job_search_month: Param
+    remote_search_efficiency: Param
+    employed_speculative_move_share: Param
+
+
+class Housing(_Strict):
+    rental_yield_year: Param
+    floor_area_m2_per_person: Param
+    rent_demand_elasticity: Param
+    rent_adjustment_month: Param
+    housing_stock_growth_year: Param
+    initial_vacancy_share: Param
+    ownership_rate_settled: Param
+    ownership_rate_young_or_migrant: Param
+    buy_hazard_month: Param
+
+
+class Decisions(_Strict):
+    consider_base_month: Param
+    consider_unemployed_factor: Param
+    consider_young_factor: Param
+    consider_old_factor: Param
+    consider_children_factor: Param
+    consider_owner_factor: Param
+    beta_income: Param
+    beta_network: Param
+    beta_school: Param
+    beta_childcare: Param
+    hukou_value: Param
+    move_cost_fixed: Param
+    move_cost_per_log_hour: Param
+    move_cost_province: Param
+    return_bonus: Param
+    income_floor_share: Param
+    rest_of_china_return_month: Param
+    rest_of_china_residents: Param
+    migrant_school_access: Param
+    childcare_places_per_1000: Param
+
+
+class Scenario(_Strict):
+    """A complete scenario: what to simulate, from when, with which parameters."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    start: str = "2020-11"
+    months: int = Field(120, ge=0, le=1200)
+    seed: int = Field(20201101, ge=0)
+    scale: int = Field(100, ge=1)
+    cities: list[str] | None = None
+    data: DataFiles = DataFiles()
+    demography: Demography
+    labour: Labour
+    housing: Housing
+    decisions: Decisions
+    policies: list[str] = []
+
+    @field_validator("start")
+    @classmethod
+    def _check_start(cls, v: str) -> str:
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", v):
+            raise ValueError("expected a month as YYYY-MM, e.g. 2020-11")
+        return v
+
+    def resolve(self, relpath: str) -> Path:
+        """Path of a data file named in the scenario."""
+        p = Path(relpath)
+        return p if p.is_absolute() else CONFIG_DIR / p
+
+
+def scenario_path(name_or_path: str | Path) -> Path:
+    """A scenario given as a path, or as the name of a file in ``configs/scenarios``."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        return p
+    return SCENARIO_DIR / f"{name_or_path}.yaml"
+
+
+def read_yaml(path: Path, what: str = "file") -> dict:
+    """Read a YAML mapping, turning I/O and syntax problems into ConfigError."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{what} {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{what} {path}: cannot be read ({e.__class__.__name__}: {e})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{what} {path}: not valid YAML ({e})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} {path}: expected a mapping of fields at the top level, got {type(data).__name__}")
+    return data
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    """``over`` on top of ``base``: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def read_scenario_dict(path: Path, seen: tuple = ()) -> dict:
+    """A scenario file as a dict, with ``extends: NAME`` resolved (the named scenario below this one)."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"scenario {path}: no such file")
+    data = read_yaml(path, "scenario")
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    ppath = scenario_path(parent) if not Path(str(parent)).is_absolute() else Path(parent)
+    if not ppath.exists() and not Path(str(parent)).suffix:
+        ppath = path.parent / f"{parent}.yaml"
+    if ppath.resolve() in seen:
+        raise ConfigError(f"scenario {path}: field `extends` = {parent!r} makes a cycle")
+    if not ppath.exists():
+        raise ConfigError(f"scenario {path}: field `extends` = {parent!r}: no scenario of that name or path")
+    return deep_merge(read_scenario_dict(ppath, seen + (path.resolve(),)), data)
+
+
+def _set_path(data: dict, path: str, value: Any, origin: str) -> None:
+    """Set a dotted ``path`` in nested dicts; a Param is set through its ``value``."""
+    keys = path.split(".")
+    node = data
+    for depth, k in enumerate(keys[:-1]):
+        if not isinstance(node, dict) or k not in node:
+            done = ".".join(keys[:depth]) or "<top>"
+            raise ConfigError(
+                f"{origin}: unknown path `{path}`: `{k}` is not a field of `{done}`"
+                + (f" (fields: {', '.join(sorted(node))})" if isinstance(node, dict) else "")
+            )
+        node = node[k]
+    last = keys[-1]
+    if not isinstance(node, dict) or last not in node:
+        raise ConfigError(
+            f"{origin}: unknown path `{path}`"
+            + (f" (fields of `{'.'.join(keys[:-1]) or '<top>'}`: {', '.join(sorted(node))})" if isinstance(node, dict) else "")
+        )
+    if isinstance(node[last], dict) and "value" in node[last] and not isinstance(value, dict):
+        node[last] = {**node[last], "value": value}
+    else:
+        node[last] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"decisions.beta_income=1.5"`` -> ``("decisions.beta_income", 1.5)``."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected path=value, e.g. --set decisions.beta_income=1.5")
+    path, raw = text.split("=", 1)
+    path = path.strip()
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_0-9]+)*", path):
+        raise ConfigError(f"--set {text!r}: `{path}` is not a dotted field path")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return path, value
+
+
+def format_validation_error(err: ValidationError, origin: str) -> str:
+    """One readable paragraph from a pydantic error: field, value, expectation."""
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "<top>"
+        if e["type"] == "missing":
+            parts.append(f"field `{loc}` is missing")
+        elif e["type"] == "extra_forbidden":
+            parts.append(f"field `{loc}` is not a known field (value {e.get('input')!r})")
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            parts.append(f"field `{loc}` = {e.get('input')!r}: {msg}")
+    return f"{origin}: " + "; ".join(parts)
+
+
+def build_scenario(data: dict, origin: str) -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(format_validation_error(e, origin)) from None
+
+
+def load_scenario(
+    scenario: str | Path | dict | Scenario = "baseline",
+    overrides: dict[str, Any] | None = None,
+) -> Scenario:
+    """Load and validate a scenario, then apply dotted-path overrides.
+
+    Parameters
+    ----------
+    scenario : name, path, dict or Scenario
+        ``"baseline"`` names ``configs/scenarios/baseline.yaml``; a path is read
+        as is; a dict is validated; a Scenario is copied.
+    overrides : {dotted path: value}
+        E.g. ``{"decisions.beta_income": 1.5, "months": 24}``.  A path that
+        ends at a :class:`Param` sets its ``value``.
+    """
+    if isinstance(scenario, Scenario):
+        data, origin = scenario.model_dump(), f"scenario {scenario.name}"
+    elif isinstance(scenario, dict):
+        data, origin = copy.deepcopy(scenario), "scenario (dict)"
+    else:
+        path = scenario_path(scenario)
+        data, origin = read_scenario_dict(path), f"scenario {path}"
+    if overrides:
+        # validate first so an override can only touch fields the schema has
+        full = build_scenario(data, origin).model_dump()
+        for k, v in overrides.items():
+            _set_path(full, k, v, f"override {k}={v!r}")
+        data, origin = full, origin + " (with overrides)"
+    return build_scenario(data, origin)
+
+
+def iter_params(obj: BaseModel, prefix: str = ""):
+    """Yield ``(dotted path, Param)`` for every behavioural parameter."""
+    for name in type(obj).model_fields:
+        v = getattr(obj, name)
+        path = f"{prefix}{name}"
+        if isinstance(v, Param):
+            yield path, v
+        elif isinstance(v, BaseModel):
+            yield from iter_params(v, path + ".")

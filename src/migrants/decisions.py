@@ -1,0 +1,294 @@
+"""Migration decisions: who considers moving, what each city is worth to them, the logit choice.
+
+1. **Considering** (``select_considerers``): a monthly hazard that depends on
+   life stage: ``base x unemployed x young/old x children x owner`` factors;
+   graduates consider in their month of graduation with certainty.
+2. **Utility** of city j for a person of type k (education x children x
+   recent graduate) living in c, with origin o and hukou h::
+
+     U = beta_income * log(max(E[w_ej] * p_emp_j + subsidy_kj - rent_j, floor))   (Harris-Todaro)
+       + children * (beta_school * school_access_j + beta_childcare * childcare_j)
+       + beta_network * log(share of origin-o people among j's residents + 0.001)
+       + [j == h] * (hukou_value + children * beta_school * (1 - school_access_j))
+       - [j != c] * (move_cost_fixed + move_cost_per_log_hour * log(1 + hours_cj)
+                     + move_cost_province * [province differs])
+       + [j != c and j in (h, o)] * return_bonus
+       + Gumbel taste shock
+
+   Staying uses the person's own income (wage, or expected wage if unemployed)
+   and pays rent only if they rent.  The choice is multinomial logit.
+3. Because every deterministic term is a sum of pieces indexed by (k, j),
+   (c, j) and (o, j), ``exp(U)`` is a product of small tables computed once a
+   month; the per-person kernel multiplies table entries and draws one uniform
+   (inverse-CDF sampling of the logit), with no exp or log in the hot loop.
+4. **Moves** (``apply_moves``): a person who chose another city finds a job
+   there before moving (a job-led move) with the remote job-finding
+   probability; otherwise the unemployed and new graduates move and search
+   (speculative move), while the employed mostly stay put.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .population import EDU_PREMIUM, OWNER, RENTER, SUBSIDISED, UNEMPLOYED
+from .rng import uniform
+
+NCHUNK = 64
+N_TYPES = 6 * 2 * 2
+RECENT_GRAD_MONTHS = 36
+
+
+@njit(cache=True)
+def person_type(education, children, grad_month, month):
+    """Type index 0..23: education x (has children) x (graduated in the last 36 months)."""
+    recent = 1 if (grad_month >= 0 and month - grad_month < RECENT_GRAD_MONTHS) else 0
+    kids = 1 if children > 0 else 0
+    return education * 4 + kids * 2 + recent
+
+
+def type_table():
+    """(education, has_children, recent_graduate) of each type index, arrays of length 24."""
+    k = np.arange(N_TYPES)
+    return k // 4, (k // 2) % 2, k % 2
+
+
+@njit(parallel=True, cache=True)
+def select_considerers(city, status, age, children, housing, grad_month, month, base, f_unemp, f_young, f_old,
+                       f_kids, f_owner, C, key):
+    """Rows of people in simulated cities who weigh a move this month (ascending order)."""
+    n = city.size
+    step = (n + NCHUNK - 1) // NCHUNK
+    counts = np.zeros(NCHUNK, np.int64)
+    for sweep in range(2):
+        if sweep == 1:
+            start = np.zeros(NCHUNK + 1, np.int64)
+            for ch in range(NCHUNK):
+                start[ch + 1] = start[ch] + counts[ch]
+            rows = np.empty(start[NCHUNK], np.int64)
+        for ch in prange(NCHUNK):
+            k = 0
+            for i in range(ch * step, min(n, (ch + 1) * step)):
+                c = city[i]
+                if c < 0 or c >= C:
+                    continue
+                if grad_month[i] == month:
+                    hit = True
+                else:
+                    h = base
+                    if status[i] == UNEMPLOYED:
+                        h *= f_unemp
+                    if age[i] < 30:
+                        h *= f_young
+                    elif age[i] >= 45:
+                        h *= f_old
+                    if children[i] > 0:
+                        h *= f_kids
+                    if housing[i] == OWNER:
+                        h *= f_owner
+                    hit = uniform(key, i) < h
+                if hit:
+                    if sweep == 1:
+                        rows[start[ch] + k] = i
+                    k += 1
+            if sweep == 0:
+                counts[ch] = k
+    return rows
+
+
+def utility_tables(p, wage_level, p_emp, rent, subsidy, school_access, childcare, hours, cross_province,
+                   origin_share):
+    """Monthly tables whose products give exp(U) (see module docstring).
+
+    Parameters
+    ----------
+    p : Decisions parameters
+    wage_level, p_emp, rent : (J,) CNY/month, probability, CNY/month; J = C+1 (rest of China last)
+    subsidy : (K, J) CNY/month a person of type k would receive in j
+    school_access : (J,) share of migrants' children admitted to public school
+    childcare : (J,) childcare places per 1,000 residents
+    hours, cross_province : (J, J) travel time and province-line indicator
+    origin_share : (J, J) [o, j] share of j's residents whose origin is o
+
+    Returns
+    -------
+    EA (K, J), EB (J, J), EN (J, J), EH (K, J), ret (scalar), net (K, J) CNY/month
+    """
+    edu, kids, _ = type_table()
+    expected = wage_level[None, :] * EDU_PREMIUM[edu][:, None] * p_emp[None, :]
+    net = np.maximum(expected + subsidy - rent[None, :], p.income_floor_share.value * expected)
+    services = kids[:, None] * (p.beta_school.value * school_access[None, :] + p.beta_childcare.value * childcare[None, :])
+    ua = p.beta_income.value * np.log(net) + services
+    EA = np.exp(ua - ua.max(1, keepdims=True))
+    cost = p.move_cost_fixed.value + p.move_cost_per_log_hour.value * np.log1p(hours) + p.move_cost_province.value * cross_province
+    EB = np.exp(-cost)
+    np.fill_diagonal(EB, 1.0)
+    EN = (origin_share + 1e-3) ** p.beta_network.value
+    EH = np.exp(p.hukou_value.value + kids[:, None] * p.beta_school.value * (1 - school_access[None, :]))
+    ret = float(np.exp(p.return_bonus.value))
+    return EA, EB, EN, EH, ret, net
+
+
+def stay_factors(rows, P, month, net, rent, subsidy, beta_income, floor_share, wage_level, p_emp):
+    """Multiplier on exp(U) of the current city for each considerer (M,).
+
+    The table uses the expected income of a newcomer; a person already there
+    earns their own wage if employed and pays no rent if they own.
+    """
+    k = person_types(rows, P, month)
+    c = P.city[rows].astype(np.int64)
+    edu = P.education[rows]
+    expected = wage_level[c] * EDU_PREMIUM[edu] * p_emp[c]
+    income = np.where(P.status[rows] >= 0, P.wage[rows], expected)
+    own_rent = np.where(P.housing[rows] == OWNER, 0.0, rent[c])
+    own = np.maximum(income + subsidy[k, c] - own_rent, floor_share * np.maximum(income, 1.0))
+    return (own / net[k, c]) ** beta_income, k
+
+
+def person_types(rows, P, month) -> np.ndarray:
+    edu = P.education[rows].astype(np.int64)
+    kids = (P.children[rows] > 0).astype(np.int64)
+    g = P.grad_month[rows]
+    recent = ((g >= 0) & (month - g < RECENT_GRAD_MONTHS)).astype(np.int64)
+    return edu * 4 + kids * 2 + recent
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def choose_destinations(rows, ktype, city, hukou, origin, stay, EA, EB, EN, EH, ret, key):
+    """Multinomial-logit destination of each considerer (M,) int64, by inverse CDF.
+
+    One uniform per person; weights are products of table entries.  Chunked so
+    each chunk owns one weight buffer; results do not depend on threads.
+    """
+    m = rows.size
+    J = EA.shape[1]
+    dest = np.empty(m, np.int64)
+    nch = min(NCHUNK, max(m, 1))
+    step = (m + nch - 1) // nch
+    for ch in prange(nch):
+        w = np.empty(J, np.float64)
+        for t in range(ch * step, min(m, (ch + 1) * step)):
+            i = rows[t]
+            k = ktype[t]
+            c = city[i]
+            h = hukou[i]
+            o = origin[i]
+            tot = 0.0
+            for j in range(J):
+                x = EA[k, j] * EB[c, j] * EN[o, j]
+                if j == h:
+                    x *= EH[k, j]
+                if j == c:
+                    x *= stay[t]
+                elif j == h or j == o:
+                    x *= ret
+                w[j] = x
+                tot += x
+            u = uniform(key, i) * tot
+            acc = 0.0
+            d = c
+            for j in range(J):
+                acc += w[j]
+                if u < acc:
+                    d = j
+                    break
+            dest[t] = d
+    return dest
+
+
+@njit(cache=True)
+def apply_moves(rows, dest, city, status, wage, education, housing, months_in_city, children, grad_month, month,
+                vacancies, p_job, sector_wage, min_wage, employed_spec_share, scale, C, key):
+    """Carry out the chosen moves, in row order.
+
+    A mover to a simulated city first looks for a job there (probability
+    ``p_job[j]``, and only while a vacancy they qualify for is left: a job-led
+    move).  Failing that, the unemployed and new graduates move anyway and
+    search on arrival (speculative), and an employed person quits and moves
+    with probability ``employed_spec_share`` (else stays).  Moves to the rest
+    of China always happen.  Owners who move sell and rent.
+
+    Returns movers (J, J) agents [from, to], job-led moves (J,) by destination,
+    and children requested to move with their parents (J, J) persons.
+    """
+    J = C + 1
+    flows = np.zeros((J, J), np.int64)
+    kids = np.zeros((J, J), np.int64)
+    jobled = np.zeros(J, np.int64)
+    for t in range(rows.size):
+        i = rows[t]
+        c = city[i]
+        d = dest[t]
+        if d == c:
+            continue
+        hired = -1
+        if d < C and uniform(key, i) < p_job[d]:
+            tot = 0.0
+            for s in range(4):
+                if education[i] >= SECTOR_MIN_EDU[s] and vacancies[d, s] >= 1.0:
+                    tot += vacancies[d, s]
+            if tot >= 1.0:
+                u = uniform(key ^ np.uint64(0x1234567), i) * tot
+                acc = 0.0
+                for s in range(4):
+                    if education[i] >= SECTOR_MIN_EDU[s] and vacancies[d, s] >= 1.0:
+                        acc += vacancies[d, s]
+                        if u < acc:
+                            hired = s
+                            break
+                if hired < 0:
+                    for s in range(4):
+                        if education[i] >= SECTOR_MIN_EDU[s] and vacancies[d, s] >= 1.0:
+                            hired = s
+        if hired < 0 and d < C and status[i] >= 0 and grad_month[i] != month:
+            if uniform(key ^ np.uint64(0x7654321), i) >= employed_spec_share:
+                continue  # employed and no job found there: stays
+        # the move
+        flows[c, d] += 1
+        kids[c, d] += children[i] * scale
+        city[i] = d
+        months_in_city[i] = 0
+        if housing[i] != RENTER:
+            housing[i] = RENTER
+        if hired >= 0:
+            vacancies[d, hired] -= 1.0
+            jobled[d] += 1
+            status[i] = hired
+            u1 = max(uniform(key ^ np.uint64(0xABCDEF), i), 1e-12)
+            u2 = uniform(key ^ np.uint64(0xFEDCBA), i)
+            z = np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2)
+            wage[i] = max(sector_wage[d, hired] * EDU_NB[education[i]] * np.exp(0.3 * z - 0.045), min_wage[d])
+        elif status[i] >= -1:
+            status[i] = UNEMPLOYED
+            wage[i] = 0.0
+    return flows, jobled, kids
+
+
+SECTOR_MIN_EDU = np.array([0, 0, 2, 3], np.int64)
+EDU_NB = EDU_PREMIUM.astype(np.float64)
+
+
+@njit(parallel=True, cache=True)
+def select_returners(city, rate, C, key):
+    """Rows of emigrants in the rest of China who come back this month (rate a month)."""
+    n = city.size
+    step = (n + NCHUNK - 1) // NCHUNK
+    counts = np.zeros(NCHUNK, np.int64)
+    for ch in prange(NCHUNK):
+        k = 0
+        for i in range(ch * step, min(n, (ch + 1) * step)):
+            if city[i] == C and uniform(key, i) < rate:
+                k += 1
+        counts[ch] = k
+    start = np.zeros(NCHUNK + 1, np.int64)
+    for ch in range(NCHUNK):
+        start[ch + 1] = start[ch] + counts[ch]
+    rows = np.empty(start[NCHUNK], np.int64)
+    for ch in prange(NCHUNK):
+        k = start[ch]
+        for i in range(ch * step, min(n, (ch + 1) * step)):
+            if city[i] == C and uniform(key, i) < rate:
+                rows[k] = i
+                k += 1
+    return rows

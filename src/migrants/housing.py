@@ -1,0 +1,56 @@
+"""Housing: market rents per city and moves from renting to owning.
+
+Rent (CNY per person per month) starts at ``price * rental_yield / 12 *
+floor_area`` and moves towards ``rent0 * ((D/S) / (D0/S0)) ** elasticity``,
+where D is the resident population and S the housing stock (persons it can
+house), which grows at ``housing_stock_growth_year``.  The adjustment is
+partial (``rent_adjustment_month`` of the gap a month), since rents are
+sticky.  Policy units (affordable rental housing, talent apartments) live in
+``policies``; here is the market.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .population import OWNER, RENTER
+from .rng import uniform
+
+
+def initial_rent(house_price_cny_m2: np.ndarray, hou) -> np.ndarray:
+    """Monthly market rent per person, CNY (C,)."""
+    return np.asarray(house_price_cny_m2, float) * hou.rental_yield_year.value / 12.0 * hou.floor_area_m2_per_person.value
+
+
+def initial_stock(population: np.ndarray, hou) -> np.ndarray:
+    """Housing stock in persons it can house (C,): residents plus the vacant share."""
+    return np.asarray(population, float) / (1 - hou.initial_vacancy_share.value)
+
+
+def update_rents(rent, rent0, demand, stock, demand0, stock0, hou):
+    """Partial adjustment of rents (C,) toward the demand-supply target; returns the new rents."""
+    pressure = (demand / stock) / (demand0 / stock0)
+    target = rent0 * np.clip(pressure, 0.2, 5.0) ** hou.rent_demand_elasticity.value
+    return rent + hou.rent_adjustment_month.value * (target - rent)
+
+
+@njit(parallel=True, cache=True)
+def buy_homes(city, status, housing, age, months_in_city, hazard, C, key):
+    """Settled, employed renters aged 25+ buy a home at ``hazard`` a month.
+
+    Returns the number of new owners per city (C,) in agents.
+    """
+    n = city.size
+    nch = 64
+    step = (n + nch - 1) // nch
+    out = np.zeros((nch, C), np.int64)
+    for ch in prange(nch):
+        for i in range(ch * step, min(n, (ch + 1) * step)):
+            c = city[i]
+            if c < 0 or c >= C or housing[i] != RENTER or status[i] < 0 or age[i] < 25 or months_in_city[i] < 12:
+                continue
+            if uniform(key, i) < hazard:
+                housing[i] = OWNER
+                out[ch, c] += 1
+    return out.sum(0)

@@ -1,0 +1,48 @@
+"""Atomic output: a file is either complete or absent, never half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+
+def _atomic(path: Path, write) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> Path:
+    """Write ``df`` to ``path`` atomically (temp file in the same folder, then rename)."""
+    return _atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def write_json(obj, path: Path) -> Path:
+    """Write ``obj`` as indented JSON atomically."""
+
+    def w(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=2, ensure_ascii=False, default=str)
+
+    return _atomic(path, w)
+
+
+def write_text(text: str, path: Path) -> Path:
+    def w(tmp):
+        Path(tmp).write_text(text, encoding="utf-8")
+
+    return _atomic(path, w)

@@ -1,0 +1,220 @@
+"""Labour market: jobs, separations, search and matching, wages.
+
+Jobs are counted per city and sector (persons).  Each month:
+
+* jobs follow a sector trend times a city shock (AR(1) in logs);
+* the employed separate at ``separation_rate_month``, plus lay-offs where a
+  city-sector has more workers than jobs;
+* job-seekers meet vacancies through a Cobb-Douglas matching function per city,
+  ``M = mu_c * U**a * V**(1-a)``, capped so that hires never exceed either the
+  seekers or the vacancies (``matches``);
+* the city wage level moves with tightness ``V/U`` against its initial value,
+  above a minimum-wage floor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .population import EDU_PREMIUM, SECTOR_PREMIUM, UNEMPLOYED
+from .rng import uniform
+
+NCHUNK = 64
+SECTOR_MIN_EDUCATION = np.array([0, 0, 2, 3], np.int8)  # public: college, high tech: bachelor
+SECTOR_MIN_EDUCATION_NB = SECTOR_MIN_EDUCATION.astype(np.int64)
+EDU_PREMIUM_NB = EDU_PREMIUM.astype(np.float64)
+
+
+def job_trends(lab) -> np.ndarray:
+    """Monthly log trend of jobs by sector, (4,)."""
+    yearly = np.array([lab.job_trend_manufacturing_year.value, lab.job_trend_services_year.value,
+                       lab.job_trend_public_year.value, lab.job_trend_hightech_year.value])
+    return np.log1p(yearly) / 12.0
+
+
+def update_jobs(jobs, shock, lab, rng):
+    """Jobs (C, 4) persons follow the sector trend times ``exp(shock_c)``.
+
+    ``shock`` (C,) is the city's log deviation from trend, AR(1):
+    ``shock' = rho * shock + eps``, ``eps ~ N(0, sd)``; jobs change by the
+    trend plus the change of the shock.
+    """
+    eps = rng.normal(0.0, lab.job_shock_sd_month.value, shock.shape)
+    new = lab.job_shock_persistence.value * shock + eps
+    jobs *= np.exp(job_trends(lab)[None, :] + (new - shock)[:, None])
+    shock[:] = new
+    return jobs
+
+
+def expire_vacancies(jobs, employed_persons, normal_rate, expiry):
+    """Vacancies above the normal rate close at ``expiry`` a month (firms stop hiring
+    for posts they cannot fill), so jobs follow labour supply with a lag.
+
+    jobs, employed_persons : (C, 4) persons; returns the new jobs.
+    """
+    surplus = np.maximum(jobs - employed_persons / (1 - normal_rate), 0.0)
+    jobs -= expiry * surplus
+    return jobs
+
+
+def matches(mu, seekers, vacancies, alpha):
+    """Hires this month by the matching function, never above seekers or vacancies.
+
+    Parameters
+    ----------
+    mu : (C,) matching efficiency; seekers, vacancies : (C,) counts (any unit)
+    alpha : elasticity of matches with respect to seekers
+    """
+    seekers = np.maximum(np.asarray(seekers, float), 0)
+    vacancies = np.maximum(np.asarray(vacancies, float), 0)
+    m = mu * seekers**alpha * vacancies ** (1 - alpha)
+    return np.minimum(m, np.minimum(seekers, vacancies))
+
+
+def calibrate_matching_efficiency(sep_rate, employed, seekers, vacancies, alpha):
+    """mu_c that makes the initial state a steady state: hires = separations."""
+    denom = np.maximum(seekers, 1e-9) ** alpha * np.maximum(vacancies, 1e-9) ** (1 - alpha)
+    return sep_rate * employed / denom
+
+
+@njit(parallel=True, cache=True)
+def separate(city, status, wage, education, layoff, sep_rate, ojs_rate, sector_wage, C, key_sep, key_ojs):
+    """Separations and on-the-job search within the city, in one pass.
+
+    layoff : (C, 4) extra separation probability where workers exceed jobs.
+    sector_wage : (C, 4) offer level (city wage level x sector premium), CNY/month;
+    an offer is that times the education premium times lognormal noise (sd 0.3).
+    An employed person searching on the job takes a new offer in the same city
+    if it pays more.  Returns separations (C, 4) in agents.
+    """
+    n = city.size
+    step = (n + NCHUNK - 1) // NCHUNK
+    out = np.zeros((NCHUNK, C, 4), np.int64)
+    for ch in prange(NCHUNK):
+        for i in range(ch * step, min(n, (ch + 1) * step)):
+            c = city[i]
+            s = status[i]
+            if c < 0 or c >= C or s < 0:
+                continue
+            if uniform(key_sep, i) < sep_rate + layoff[c, s]:
+                status[i] = UNEMPLOYED
+                wage[i] = 0.0
+                out[ch, c, s] += 1
+            elif uniform(key_ojs, i) < ojs_rate:
+                # lognormal offer noise from two uniforms (Box-Muller)
+                u1 = max(uniform(key_ojs, n + i), 1e-12)
+                u2 = uniform(key_ojs, 2 * n + i)
+                z = np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2)
+                offer = sector_wage[c, s] * EDU_PREMIUM_NB[education[i]] * np.exp(0.3 * z - 0.045)
+                if offer > wage[i]:
+                    wage[i] = offer
+    return out.sum(0)
+
+
+
+@njit(parallel=True, cache=True)
+def select_seekers(city, status, p_city, C, key):
+    """Rows of unemployed agents in simulated cities who meet a vacancy this month.
+
+    Each seeker in city c is drawn with probability ``p_city[c]`` (= expected
+    matches / seekers); the sectors are assigned by ``assign_jobs`` which caps
+    hires at the vacancies.
+    """
+    n = city.size
+    step = (n + NCHUNK - 1) // NCHUNK
+    counts = np.zeros(NCHUNK, np.int64)
+    for ch in prange(NCHUNK):
+        k = 0
+        for i in range(ch * step, min(n, (ch + 1) * step)):
+            c = city[i]
+            if c >= 0 and c < C and status[i] == -1 and uniform(key, i) < p_city[c]:
+                k += 1
+        counts[ch] = k
+    start = np.zeros(NCHUNK + 1, np.int64)
+    for ch in range(NCHUNK):
+        start[ch + 1] = start[ch] + counts[ch]
+    rows = np.empty(start[NCHUNK], np.int64)
+    for ch in prange(NCHUNK):
+        k = start[ch]
+        for i in range(ch * step, min(n, (ch + 1) * step)):
+            c = city[i]
+            if c >= 0 and c < C and status[i] == -1 and uniform(key, i) < p_city[c]:
+                rows[k] = i
+                k += 1
+    return rows
+
+
+@njit(cache=True)
+def assign_jobs(rows, city, status, wage, education, vacancies, sector_wage, min_wage, key):
+    """Give each selected seeker a job in a sector with a vacancy they qualify for.
+
+    The sector is drawn in proportion to the remaining vacancies; ``vacancies``
+    (C, 4, agents) is decremented, so hires never exceed vacancies.  Returns
+    hires (C, 4) in agents.
+    """
+    C = vacancies.shape[0]
+    hires = np.zeros((C, 4), np.int64)
+    for t in range(rows.size):
+        i = rows[t]
+        c = city[i]
+        tot = 0.0
+        for s in range(4):
+            if education[i] >= SECTOR_MIN_EDUCATION_NB[s]:
+                tot += vacancies[c, s]
+        if tot < 1.0:
+            continue
+        u = uniform(key, i) * tot
+        acc = 0.0
+        pick = -1
+        for s in range(4):
+            if education[i] >= SECTOR_MIN_EDUCATION_NB[s]:
+                acc += vacancies[c, s]
+                if u < acc and vacancies[c, s] >= 1.0:
+                    pick = s
+                    break
+        if pick < 0:
+            for s in range(3, -1, -1):
+                if education[i] >= SECTOR_MIN_EDUCATION_NB[s] and vacancies[c, s] >= 1.0:
+                    pick = s
+                    break
+        if pick < 0:
+            continue
+        vacancies[c, pick] -= 1.0
+        hires[c, pick] += 1
+        status[i] = pick
+        u1 = max(uniform(key ^ np.uint64(0xA5A5A5A5), i), 1e-12)
+        u2 = uniform(key ^ np.uint64(0x5A5A5A5A), i)
+        z = np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2)
+        w = sector_wage[c, pick] * EDU_PREMIUM_NB[education[i]] * np.exp(0.3 * z - 0.045)
+        wage[i] = max(w, min_wage[c])
+    return hires
+
+
+
+@njit(parallel=True, cache=True)
+def index_wages(city, status, wage, factor, floor, C):
+    """Incumbents' wages follow their city's wage level: ``wage *= factor[c]``, floored."""
+    n = city.size
+    for i in prange(n):
+        c = city[i]
+        if c >= 0 and c < C and status[i] >= 0:
+            w = wage[i] * factor[c]
+            wage[i] = max(w, floor[c])
+
+
+def wage_level_update(level, tight, tight0, lab, min_wage):
+    """New city wage level (C,) CNY/month: trend growth times tightness response.
+
+    ``level * (1+g)^(1/12) * (tight/tight0)^(phi/12)``, with the tightness ratio
+    clipped to [0.25, 4] so one odd month cannot move wages far, and the level
+    kept above the minimum wage.
+    """
+    ratio = np.clip(np.where(tight0 > 0, tight / np.maximum(tight0, 1e-12), 1.0), 0.25, 4.0)
+    new = level * (1 + lab.wage_growth_year.value) ** (1 / 12) * ratio ** (lab.wage_tightness_elasticity_year.value / 12)
+    return np.maximum(new, min_wage)
+
+
+def sector_wage_levels(level) -> np.ndarray:
+    """Offer level by city and sector (C, 4), before the education premium."""
+    return level[:, None] * SECTOR_PREMIUM[None, :].astype(np.float64)

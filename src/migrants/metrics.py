@@ -1,0 +1,176 @@
+"""What is counted each month, and the output tables.
+
+``census`` makes one parallel pass over the agents and returns per-city
+counts; ``Recorder`` keeps one row per (month, city) and per (month, origin,
+destination) with a nonzero flow, and turns them into the DESIGN.md tables:
+``city_month`` and ``flows``.  It follows Mesa's DataCollector interface
+(``collect(model)``, ``get_model_vars_dataframe()``) but stores numpy arrays,
+since a Python dict per city and month would cost more than the month itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numba import njit, prange
+
+NCHUNK = 64
+AGE_BANDS = (18, 25, 35, 45, 55)  # lower edges: 18-24, 25-34, 35-44, 45-54, 55+
+
+
+@njit(parallel=True, cache=True)
+def census(city, status, age, origin, hukou, housing, wage, children, grad_month, uni_city, month, C):
+    """Per-city counts in agents (one pass).
+
+    Returns
+    -------
+    agents (J,), employed (C, 4), unemployed (J,), inactive (J,), wage_sum (C,) CNY,
+    children (J,), origin_city (J, J) [origin, city], age_bands (C, 5), owners (C,),
+    local_hukou (C,), grads_now (C,) and grads_stayed (C,) by university city
+    """
+    J = C + 1
+    n = city.size
+    step = (n + NCHUNK - 1) // NCHUNK
+    a = np.zeros((NCHUNK, J), np.int64)
+    emp = np.zeros((NCHUNK, C, 4), np.int64)
+    une = np.zeros((NCHUNK, J), np.int64)
+    ina = np.zeros((NCHUNK, J), np.int64)
+    ws = np.zeros((NCHUNK, C), np.float64)
+    kid = np.zeros((NCHUNK, J), np.int64)
+    oc = np.zeros((NCHUNK, J, J), np.int64)
+    ab = np.zeros((NCHUNK, C, 5), np.int64)
+    own = np.zeros((NCHUNK, C), np.int64)
+    loc = np.zeros((NCHUNK, C), np.int64)
+    gn = np.zeros((NCHUNK, C), np.int64)
+    gs = np.zeros((NCHUNK, C), np.int64)
+    for ch in prange(NCHUNK):
+        for i in range(ch * step, min(n, (ch + 1) * step)):
+            c = city[i]
+            if c < 0:
+                continue
+            a[ch, c] += 1
+            kid[ch, c] += children[i]
+            o = origin[i]
+            oc[ch, o, c] += 1
+            s = status[i]
+            if s == -1:
+                une[ch, c] += 1
+            elif s == -2:
+                ina[ch, c] += 1
+            if c == C:
+                continue
+            if s >= 0:
+                emp[ch, c, s] += 1
+                ws[ch, c] += wage[i]
+            b = 0
+            if age[i] >= 55:
+                b = 4
+            elif age[i] >= 45:
+                b = 3
+            elif age[i] >= 35:
+                b = 2
+            elif age[i] >= 25:
+                b = 1
+            ab[ch, c, b] += 1
+            if housing[i] == 2:
+                own[ch, c] += 1
+            if hukou[i] == c:
+                loc[ch, c] += 1
+            if grad_month[i] == month:
+                u = uni_city[i]
+                gn[ch, u] += 1
+                if u == c:
+                    gs[ch, u] += 1
+    return (a.sum(0), emp.sum(0), une.sum(0), ina.sum(0), ws.sum(0), kid.sum(0), oc.sum(0), ab.sum(0),
+            own.sum(0), loc.sum(0), gn.sum(0), gs.sum(0))
+
+
+def take_census(P, month: int, C: int) -> dict:
+    """Census of the population as a dict of named arrays (see ``census``)."""
+    names = ("agents", "employed", "unemployed", "inactive", "wage_sum", "children", "origin_city", "age_bands",
+             "owners", "local_hukou", "grads_now", "grads_stayed")
+    out = census(P.city, P.status, P.age, P.origin_city, P.hukou_city, P.housing, P.wage, P.children,
+                 P.grad_month, P.uni_city, month, C)
+    return dict(zip(names, out))
+
+
+CITY_COLUMNS = (
+    "population", "working_age", "employed", "unemployed", "unemployment_rate", "mean_wage", "rent",
+    "in_migrants", "out_migrants", "net_migration", "graduates", "graduates_stayed", "births", "deaths",
+    "subsidy_spend_cny", "jobs", "vacancies", "minors", "students", "retirees", "owners", "local_hukou",
+    "age_18_24", "age_25_34", "age_35_44", "age_45_54", "age_55_plus", "job_led_arrivals",
+    "arrivals_from_outside", "departures_to_outside",
+)
+
+
+class Recorder:
+    """Monthly records of a run, Mesa-DataCollector style.
+
+    ``collect(model)`` reads ``model.month_record`` (a dict of (C,) arrays
+    named as ``CITY_COLUMNS``) and ``model.month_flows`` ((J, J) persons).
+    """
+
+    def __init__(self, city_names, provinces, labels, start_index: int):
+        self.city_names = list(city_names)
+        self.provinces = list(provinces)
+        self.labels = list(labels)  # J names incl. rest of China
+        self.start_index = start_index
+        self.months: list[int] = []
+        self.rows: dict[str, list[np.ndarray]] = {k: [] for k in CITY_COLUMNS}
+        self.flow_parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.model_vars: dict[str, list] = {"month": [], "population": [], "unemployment_rate": [],
+                                            "graduate_retention": [], "net_migration": [], "subsidy_spend_cny": []}
+
+    def collect(self, model) -> None:
+        rec = model.month_record
+        m = model.month
+        self.months.append(m)
+        for k in CITY_COLUMNS:
+            self.rows[k].append(np.asarray(rec[k], dtype=float).copy())
+        o, d = np.nonzero(model.month_flows)
+        self.flow_parts.append((m, o, d, model.month_flows[o, d].copy()))
+        lab = rec["employed"].sum() + rec["unemployed"].sum()
+        g = rec["graduates"].sum()
+        mv = self.model_vars
+        mv["month"].append(m)
+        mv["population"].append(float(rec["population"].sum()))
+        mv["unemployment_rate"].append(float(rec["unemployed"].sum() / lab) if lab else 0.0)
+        mv["graduate_retention"].append(float(rec["graduates_stayed"].sum() / g) if g else np.nan)
+        mv["net_migration"].append(float(rec["net_migration"].sum()))
+        mv["subsidy_spend_cny"].append(float(rec["subsidy_spend_cny"].sum()))
+
+    def get_model_vars_dataframe(self) -> pd.DataFrame:
+        return pd.DataFrame(self.model_vars).set_index("month")
+
+    def date_of(self, month: np.ndarray) -> np.ndarray:
+        idx = self.start_index + np.asarray(month)
+        return np.array([f"{y:04d}-{mm:02d}" for y, mm in zip(idx // 12, idx % 12 + 1)])
+
+    def city_frame(self) -> pd.DataFrame:
+        """One row per (month, city); counts in persons."""
+        C = len(self.city_names)
+        T = len(self.months)
+        month = np.repeat(np.array(self.months, np.int32), C)
+        df = pd.DataFrame({
+            "month": month,
+            "date": self.date_of(month),
+            "city": np.tile(np.array(self.city_names, dtype=object), T),
+            "province": np.tile(np.array(self.provinces, dtype=object), T),
+        })
+        ints = {"mean_wage", "rent", "unemployment_rate"}
+        for k in CITY_COLUMNS:
+            v = np.concatenate(self.rows[k]) if T else np.zeros(0)
+            df[k] = v if k in ints else np.rint(v).astype(np.int64)
+        return df
+
+    def flows_frame(self) -> pd.DataFrame:
+        """One row per (month, origin, destination) with movers > 0 (persons)."""
+        if not self.flow_parts:
+            return pd.DataFrame({"month": np.zeros(0, np.int32), "origin": [], "destination": [],
+                                 "movers": np.zeros(0, np.int64)})
+        lab = np.array(self.labels, dtype=object)
+        m = np.concatenate([np.full(len(o), mm, np.int32) for mm, o, _, _ in self.flow_parts])
+        o = np.concatenate([o for _, o, _, _ in self.flow_parts])
+        d = np.concatenate([d for _, _, d, _ in self.flow_parts])
+        v = np.concatenate([v for _, _, _, v in self.flow_parts]).astype(np.int64)
+        return pd.DataFrame({"month": m, "date": self.date_of(m), "origin": lab[o], "destination": lab[d], "movers": v})

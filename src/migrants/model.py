@@ -1,0 +1,450 @@
+"""MigrationModel: one simulated month, top to bottom.
+
+Read ``step`` to see the order of events (DESIGN.md, "The month"):
+
+1. demography: ageing and retirement (January), deaths and births (every
+   month), school leavers (September), graduate cohorts (July);
+2. labour demand: jobs follow trend and shocks;
+3. separations (and on-the-job search within the city);
+4. search and matching in each city;
+5. migration decisions and moves (incl. returns from the rest of China);
+6. housing: rents respond to demand, renters buy homes;
+7. wages respond to tightness, above the minimum wage;
+8. policies: subsidies paid and booked (none in the baseline);
+9. record the month.
+
+People are columns of numpy arrays (``population.Population``); cities are
+Mesa agents on a ``mesa.discrete_space.Network``.  Every count reported is in
+persons (agents x ``scale``).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import mesa
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import cities as cities_mod
+from . import decisions, demography, housing, labour
+from .config import Scenario, load_scenario
+from .errors import ConfigError
+from .metrics import Recorder, take_census
+from .population import RETIREE_AGE0, build_population, UNEMPLOYED
+from .rng import stream_key
+
+
+class MigrationModel(mesa.Model):
+    """Labour migration among the cities of Northeast China and their competitors.
+
+    Parameters (keyword only)
+    ----------
+    scenario : str, path, dict or Scenario
+        A name in ``configs/scenarios`` (default ``"baseline"``), a YAML path,
+        or an already built scenario.
+    rng : int or None
+        Seed; ``None`` takes the scenario's ``seed``.
+    scale : int or None
+        Persons per agent; ``None`` takes the scenario's ``scale``.
+    months : int or None
+        Months ``run()`` simulates; ``None`` takes the scenario's ``months``.
+    overrides : dict
+        Dotted-path overrides, e.g. ``{"decisions.beta_income": 1.2}``.
+    **params
+        More overrides, with ``__`` for dots: ``decisions__beta_income=1.2``.
+    """
+
+    def __init__(self, *, scenario="baseline", rng=None, scale=None, months=None, overrides=None, **params):
+        ov = dict(overrides or {})
+        ov.update({k.replace("__", "."): v for k, v in params.items()})
+        if scale is not None:
+            ov["scale"] = int(scale)
+        if months is not None:
+            ov["months"] = int(months)
+        if rng is not None and not isinstance(rng, (int, np.integer)):
+            rng = int(np.random.default_rng(rng).integers(2**63))
+        if rng is not None:
+            ov["seed"] = int(rng)
+        self.config: Scenario = load_scenario(scenario, ov)
+        cfg = self.config
+        super().__init__(rng=cfg.seed)
+        self.seed = cfg.seed
+        self.scale = cfg.scale
+        self.month = 0
+        t0 = time.perf_counter()
+
+        # --- cities, transport network, data ---------------------------------
+        cities = cities_mod.load_cities(cfg.resolve(cfg.data.cities))
+        if cfg.cities:
+            unknown = sorted(set(cfg.cities) - set(cities["name_en"]))
+            if unknown:
+                raise ConfigError(f"scenario {cfg.name}: field `cities` names unknown cities {unknown}; "
+                                  f"expected names from {cfg.data.cities} (name_en)")
+            cities = cities[cities["name_en"].isin(cfg.cities)].reset_index(drop=True)
+            cities["city_id"] = np.arange(len(cities))
+        self.cities = cities
+        self.C = C = len(cities)
+        self.J = J = C + 1
+        roc_raw = cities_mod.load_rest_of_china(cfg.resolve(cfg.data.rest_of_china))
+        roc = {"name_en": roc_raw["name_en"], "name_zh": roc_raw["name_zh"],
+               "wage_cny_year": roc_raw["wage_cny_year"]["value"],
+               "house_price_cny_m2": roc_raw["house_price_cny_m2"]["value"],
+               "employment_probability": roc_raw["employment_probability"]["value"]}
+        self.rest_of_china = roc
+        links = cities_mod.load_links(cfg.resolve(cfg.data.transport_links))
+        if cfg.cities:
+            links, roc_raw = subset_links(cities, links, roc_raw)
+        self.graph = cities_mod.build_transport_graph(cities, links, roc_raw)
+        self.hours = cities_mod.travel_time_matrix(self.graph).astype(float)
+        self.cross_province = cities_mod.province_matrix(cities).astype(float)
+        self.network, self.city_agents = cities_mod.place_cities(self, self.graph)
+        provinces = load_provinces(cfg.resolve(cfg.data.provinces))
+        missing = sorted(set(cities["province"]) - set(provinces.index))
+        if missing:
+            raise ConfigError(f"{cfg.data.provinces}: no row for province(s) {missing} used in {cfg.data.cities}")
+        prov = provinces.loc[cities["province"]].reset_index(drop=True)
+        self.min_wage = prov["min_wage_cny_month"].to_numpy(float)
+        self.names = list(cities["name_en"]) + [roc["name_en"]]
+
+        # --- synthetic population (November 2020) ----------------------------
+        self.graduates_per_year = cities["graduates_per_year"].fillna(0).to_numpy(float)
+        init_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0]))
+        self.people, self.cohorts, base = build_population(
+            cities, provinces, cfg, self.graduates_per_year, init_rng, self.hours)
+        self.mortality = demography.mortality_table(cfg.demography)
+        self.fertility = demography.fertility_table(prov["tfr_2020"].to_numpy(float))
+        self.city_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 1]))
+
+        # --- labour market ----------------------------------------------------
+        cen = take_census(self.people, 0, C)
+        lab = cfg.labour
+        employed = cen["employed"].astype(float)
+        self.jobs = employed * self.scale / (1 - lab.initial_vacancy_rate.value)  # persons
+        self.job_shock = np.zeros(C)
+        self.wage_level = base["wage_level"].copy()
+        vac0 = self.jobs.sum(1) / self.scale - employed.sum(1)
+        self.mu = labour.calibrate_matching_efficiency(
+            lab.separation_rate_month.value, employed.sum(1), cen["unemployed"][:C], vac0, lab.matching_elasticity.value)
+        self.tight0 = vac0 / np.maximum(cen["unemployed"][:C], 1)
+        self.job_finding = np.where(cen["unemployed"][:C] > 0, lab.separation_rate_month.value * employed.sum(1)
+                                    / np.maximum(cen["unemployed"][:C], 1), 0.0)
+
+        # --- housing ---------------------------------------------------------
+        pop0 = self.city_population(cen)
+        self.rent0 = housing.initial_rent(cities["house_price_cny_m2"].to_numpy(float), cfg.housing)
+        self.rent = self.rent0.copy()
+        self.stock0 = housing.initial_stock(pop0, cfg.housing)
+        self.stock = self.stock0.copy()
+        self.demand0 = pop0.astype(float)
+        self.roc_rent = housing.initial_rent(np.array([roc["house_price_cny_m2"]]), cfg.housing)[0]
+        self.roc_wage_level = roc["wage_cny_year"] / 12.0
+
+        # --- public services and policies (baseline: none) -------------------
+        dec = cfg.decisions
+        self.school_access = np.full(J, dec.migrant_school_access.value)
+        self.childcare = np.full(J, dec.childcare_places_per_1000.value)
+        self.subsidy = np.zeros((decisions.N_TYPES, J))
+        self.subsidy_spend = np.zeros(C)
+
+        # --- records ---------------------------------------------------------
+        start_y, start_m = map(int, cfg.start.split("-"))
+        self.start_index = start_y * 12 + start_m - 1
+        self.recorder = Recorder(cities["name_en"], cities["province"], self.names, self.start_index)
+        self.datacollector = self.recorder  # Mesa-style name, used by the page
+        self.month_flows = np.zeros((J, J), np.int64)
+        self.month_record = self._record(cen, zeros=True)
+        self.recorder.collect(self)
+        self._update_city_agents()
+        self.timings = {"init_s": time.perf_counter() - t0, "step_s": 0.0}
+
+    # ------------------------------------------------------------------ month
+    def step(self) -> None:
+        """Advance one month."""
+        t0 = time.perf_counter()
+        self.month += 1
+        cfg, P, C, J, scale = self.config, self.people, self.C, self.J, self.scale
+        calendar_month = (self.start_index + self.month) % 12 + 1
+        key = lambda name: stream_key(self.seed, self.month, name)  # noqa: E731
+        flows = np.zeros((J, J), np.int64)  # persons, [from, to]
+        births = np.zeros(C, np.int64)
+        deaths = np.zeros(C, np.int64)
+        graduates = np.zeros(C, np.int64)
+
+        # 1. demography -------------------------------------------------------
+        if calendar_month == 1:
+            retired = demography.age_and_retire(
+                P.city, P.age, P.female, P.children, int(cfg.demography.retirement_age_men.value),
+                int(cfg.demography.retirement_age_women.value), C, key("children_age_out"))
+            demography.age_cohorts(self.cohorts)
+            self.cohorts.retirees += retired[:C] * scale  # retire where they live
+        dead, born = demography.deaths_and_births(
+            P.city, P.age, P.female, P.children, self.mortality, self.fertility, scale, key("death"), key("birth"), C)
+        deaths += dead[:C] + demography.cohort_deaths(self.cohorts, cfg.demography, self.city_rng)
+        births += born
+        self.cohorts.minors[:, 0] += born
+        if calendar_month == 9:
+            flows += self._school_leavers()
+        if calendar_month == 7:
+            cols, graduates = demography.graduate_cohort(self.cohorts, scale, self.city_rng, self.month)
+            P.append(**cols)
+        cen = take_census(P, self.month, C)
+
+        # 2. labour demand ----------------------------------------------------
+        lab = cfg.labour
+        employed = cen["employed"].astype(float)
+        labour.expire_vacancies(self.jobs, employed * scale, lab.initial_vacancy_rate.value, lab.vacancy_expiry_month.value)
+        labour.update_jobs(self.jobs, self.job_shock, lab, self.city_rng)
+        excess = np.maximum(employed - self.jobs / scale, 0)
+        layoff = np.where(employed > 0, excess / np.maximum(employed, 1), 0.0)
+
+        # 3. separations ------------------------------------------------------
+        sector_wage = labour.sector_wage_levels(self.wage_level)
+        sep = labour.separate(P.city, P.status, P.wage, P.education, layoff, lab.separation_rate_month.value,
+                              lab.on_the_job_search_month.value, sector_wage, C, key("separation"), key("ojs"))
+        employed -= sep
+
+        # 4. search and matching ---------------------------------------------
+        seekers = cen["unemployed"][:C] + sep.sum(1)
+        vacancies = np.maximum(self.jobs / scale - employed, 0)
+        hires_expected = labour.matches(self.mu, seekers, vacancies.sum(1), lab.matching_elasticity.value)
+        p_meet = np.where(seekers > 0, hires_expected / np.maximum(seekers, 1), 0.0)
+        rows = labour.select_seekers(P.city, P.status, p_meet, C, key("meet"))
+        hires = labour.assign_jobs(rows, P.city, P.status, P.wage, P.education, vacancies, sector_wage,
+                                   self.min_wage, key("hire"))
+        employed += hires
+        self.job_finding = np.where(seekers > 0, hires.sum(1) / np.maximum(seekers, 1), 0.0)
+        unemployed = np.maximum(seekers - hires.sum(1), 0)
+
+        # 5. migration decisions ---------------------------------------------
+        move_flows, jobled = self._migrate(cen, employed, unemployed, vacancies, sector_wage)
+        flows += move_flows
+
+        # 6. housing ----------------------------------------------------------
+        hou = cfg.housing
+        self.stock *= (1 + hou.housing_stock_growth_year.value) ** (1 / 12)
+        demand = self.city_population(take_census(P, self.month, C)).astype(float)
+        self.rent = housing.update_rents(self.rent, self.rent0, demand, self.stock, self.demand0, self.stock0, hou)
+        housing.buy_homes(P.city, P.status, P.housing, P.age, P.months_in_city, hou.buy_hazard_month.value, C,
+                          key("buy"))
+
+        # 7. wages ------------------------------------------------------------
+        tight = vacancies.sum(1) / np.maximum(unemployed, 1)
+        new_level = labour.wage_level_update(self.wage_level, tight, self.tight0, lab, self.min_wage)
+        labour.index_wages(P.city, P.status, P.wage, new_level / self.wage_level, self.min_wage, C)
+        self.wage_level = new_level
+        self.roc_wage_level *= (1 + lab.wage_growth_year.value) ** (1 / 12)
+
+        # 8. policies (baseline: none in force) -------------------------------
+        self.subsidy_spend = np.zeros(C)
+
+        # 9. record -------------------------------------------------------------
+        P.months_in_city[:] = np.minimum(P.months_in_city.astype(np.int32) + 1, 32000)
+        P.compact()
+        cen = take_census(P, self.month, C)
+        self.month_flows = flows
+        self.month_record = self._record(cen, births=births, deaths=deaths, graduates=graduates, jobled=jobled)
+        self.recorder.collect(self)
+        self._update_city_agents()
+        self.timings["step_s"] += time.perf_counter() - t0
+
+    # ------------------------------------------------------------- sub-steps
+    def _school_leavers(self) -> np.ndarray:
+        """September: 18-year-olds go to university (here or the rest of China) or to work."""
+        cfg, C, scale = self.config, self.C, self.scale
+        dem = cfg.demography
+        study, roc_persons, workers, roc_agents = demography.school_leavers(
+            self.cohorts, self.cities["province"].to_numpy(), dem, scale, self.city_rng, self.graduates_per_year)
+        flows = np.zeros((self.J, self.J), np.int64)
+        flows[:C, :C] += study
+        np.fill_diagonal(flows, 0)
+        flows[:C, C] += roc_persons
+        home = np.arange(C)
+        voc = dem.vocational_share_of_non_tertiary.value
+        inactive = 0.5 * (dem.inactive_share_women.value + dem.inactive_share_men.value)
+        if workers.sum():
+            self.people.append(**demography.new_school_leaver_agents(workers, home, home, voc, inactive, self.city_rng, self.month))
+        if roc_agents.sum():
+            cols = demography.new_school_leaver_agents(roc_agents, np.full(C, C), home, voc, 0.0, self.city_rng,
+                                                       self.month, education=3)
+            self.people.append(**cols)
+        return flows
+
+    def _migrate(self, cen, employed, unemployed, vacancies, sector_wage):
+        """Who considers moving, where they go, and the moves (incl. returns)."""
+        cfg, P, C, J, scale = self.config, self.people, self.C, self.J, self.scale
+        dec, lab = cfg.decisions, cfg.labour
+        key = lambda name: stream_key(self.seed, self.month, name)  # noqa: E731
+        labour_force = employed.sum(1) + unemployed
+        p_emp = np.append(np.where(labour_force > 0, employed.sum(1) / np.maximum(labour_force, 1), 0.95),
+                          self.rest_of_china["employment_probability"])
+        wage_level = np.append(self.wage_level, self.roc_wage_level)
+        rent = np.append(self.rent, self.roc_rent)
+        residents = np.append(cen["agents"][:C].astype(float), dec.rest_of_china_residents.value / scale)
+        origin_share = cen["origin_city"] / np.maximum(residents[None, :], 1)
+        EA, EB, EN, EH, ret, net = decisions.utility_tables(
+            dec, wage_level, p_emp, rent, self.subsidy, self.school_access, self.childcare, self.hours,
+            self.cross_province, origin_share)
+        rows = decisions.select_considerers(
+            P.city, P.status, P.age, P.children, P.housing, P.grad_month, self.month,
+            dec.consider_base_month.value, dec.consider_unemployed_factor.value, dec.consider_young_factor.value,
+            dec.consider_old_factor.value, dec.consider_children_factor.value, dec.consider_owner_factor.value,
+            C, key("consider"))
+        stay, ktype = decisions.stay_factors(rows, P, self.month, net, rent, self.subsidy, dec.beta_income.value,
+                                             dec.income_floor_share.value, wage_level, p_emp)
+        dest = decisions.choose_destinations(rows, ktype, P.city, P.hukou_city, P.origin_city, stay,
+                                             EA, EB, EN, EH, ret, key("choose"))
+        # returns from the rest of China, to the hukou city
+        back = decisions.select_returners(P.city, dec.rest_of_china_return_month.value, C, key("return"))
+        rows = np.concatenate([rows, back])
+        dest = np.concatenate([dest, P.hukou_city[back].astype(np.int64)])
+        order = np.argsort(rows, kind="stable")  # row order: same result however rows were gathered
+        rows, dest = rows[order], dest[order]
+        p_job = np.minimum(1.0, lab.remote_search_efficiency.value * self.job_finding)
+        agents_od, jobled, kids_od = decisions.apply_moves(
+            rows, dest, P.city, P.status, P.wage, P.education, P.housing, P.months_in_city, P.children,
+            P.grad_month, self.month, vacancies, p_job, sector_wage, self.min_wage,
+            lab.employed_speculative_move_share.value, scale, C, key("move"))
+        kids_moved = demography.transfer_children(self.cohorts.minors, kids_od)
+        flows = agents_od * scale + kids_moved
+        np.fill_diagonal(flows, 0)
+        return flows, jobled[:C] * scale
+
+    # ------------------------------------------------------------- accounts
+    def city_population(self, cen=None) -> np.ndarray:
+        """Resident population per city (C,) persons: agents, minors, students, retirees."""
+        cen = cen if cen is not None else take_census(self.people, self.month, self.C)
+        return cen["agents"][: self.C] * self.scale + self.cohorts.totals()
+
+    def _record(self, cen, births=None, deaths=None, graduates=None, jobled=None, zeros=False) -> dict:
+        C, s = self.C, self.scale
+        z = np.zeros(C, np.int64)
+        f = self.month_flows
+        inflow = f[:, :C].sum(0) - np.diag(f)[:C]
+        outflow = f[:C, :].sum(1) - np.diag(f)[:C]
+        emp = cen["employed"].sum(1) * s
+        une = cen["unemployed"][:C] * s
+        lf = emp + une
+        jobs = self.jobs.sum(1)
+        ab = cen["age_bands"] * s
+        return {
+            "population": self.city_population(cen),
+            "working_age": cen["agents"][:C] * s,
+            "employed": emp,
+            "unemployed": une,
+            "unemployment_rate": np.where(lf > 0, une / np.maximum(lf, 1), 0.0),
+            "mean_wage": np.where(cen["employed"].sum(1) > 0, cen["wage_sum"] / np.maximum(cen["employed"].sum(1), 1), 0.0),
+            "rent": self.rent,
+            "in_migrants": inflow,
+            "out_migrants": outflow,
+            "net_migration": inflow - outflow,
+            "graduates": z if graduates is None else graduates,
+            "graduates_stayed": cen["grads_stayed"] * s,
+            "births": z if births is None else births,
+            "deaths": z if deaths is None else deaths,
+            "subsidy_spend_cny": self.subsidy_spend,
+            "jobs": jobs,
+            "vacancies": np.maximum(jobs - emp, 0),
+            "minors": self.cohorts.minors.sum(1),
+            "students": self.cohorts.students.sum((1, 2)),
+            "retirees": self.cohorts.retirees.sum(1),
+            "owners": cen["owners"] * s,
+            "local_hukou": cen["local_hukou"] * s,
+            "age_18_24": ab[:, 0], "age_25_34": ab[:, 1], "age_35_44": ab[:, 2], "age_45_54": ab[:, 3],
+            "age_55_plus": ab[:, 4],
+            "job_led_arrivals": z if jobled is None else jobled,
+            "arrivals_from_outside": f[C, :C],
+            "departures_to_outside": f[:C, C],
+        }
+
+    def _update_city_agents(self) -> None:
+        rec = self.month_record
+        for a in self.city_agents:
+            if a.city_id < self.C:
+                c = a.city_id
+                a.population = int(rec["population"][c])
+                a.unemployment_rate = float(rec["unemployment_rate"][c])
+                a.mean_wage = float(rec["mean_wage"][c])
+                a.rent = float(rec["rent"][c])
+                a.net_migration = int(rec["net_migration"][c])
+
+    # ------------------------------------------------------------- API
+    def run(self, months: int | None = None, progress=None) -> "MigrationModel":
+        """Run ``months`` months (default: the scenario's); ``progress(i, n)`` after each."""
+        n = self.config.months if months is None else int(months)
+        for i in range(n):
+            self.step()
+            if progress is not None:
+                progress(i + 1, n)
+        return self
+
+    def city_frame(self) -> pd.DataFrame:
+        """``city_month`` table: one row per (month, city), counts in persons."""
+        return self.recorder.city_frame()
+
+    def flows_frame(self) -> pd.DataFrame:
+        """``flows`` table: one row per (month, origin, destination) with movers > 0."""
+        return self.recorder.flows_frame()
+
+    @property
+    def date(self) -> str:
+        idx = self.start_index + self.month
+        return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+
+
+def great_circle_km(lat1, lon1, lat2, lon2):
+    """Haversine distance in km (arrays broadcast)."""
+    lat1, lon1, lat2, lon2 = map(np.radians, (lat1, lon1, lat2, lon2))
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * np.arcsin(np.sqrt(a))
+
+
+def subset_links(cities: pd.DataFrame, links: pd.DataFrame, roc_raw: dict):
+    """Links among a chosen subset of cities, kept connected.
+
+    The shipped links that join two chosen places are kept; every pair of
+    chosen cities also gets a direct road link (1.25 x great-circle km at
+    80 km/h, the rule of configs/transport_links.csv), so that dropping a city
+    never cuts the network.  If no link to the rest of China survives, the
+    first city gets a road link to it.
+    """
+    roc_name = roc_raw["name_en"]
+    keep = set(cities["name_en"]) | {roc_name}
+    links = links[links["a"].isin(keep) & links["b"].isin(keep)]
+    lat, lon, name = cities["lat"].to_numpy(float), cities["lon"].to_numpy(float), cities["name_en"].to_numpy()
+    extra = []
+    for a in range(len(cities)):
+        for b in range(a + 1, len(cities)):
+            km = 1.25 * float(great_circle_km(lat[a], lon[a], lat[b], lon[b]))
+            extra.append({"a": name[a], "b": name[b], "mode": "road", "km": km, "hours": km / 80.0,
+                          "source": "assumption: 1.25 x great-circle at 80 km/h (subset scenario)"})
+    if not ((links["a"] == roc_name) | (links["b"] == roc_name)).any():
+        pt = roc_raw["representative_point"]
+        km = 1.25 * float(great_circle_km(lat[0], lon[0], pt["lat"], pt["lon"]))
+        extra.append({"a": name[0], "b": roc_name, "mode": "road", "km": km, "hours": km / 80.0,
+                      "source": "assumption: 1.25 x great-circle at 80 km/h (subset scenario)"})
+    links = pd.concat([links, pd.DataFrame(extra)], ignore_index=True)
+    return links, roc_raw
+
+
+def load_provinces(path: Path) -> pd.DataFrame:
+    """configs/provinces.csv indexed by province, with its columns checked."""
+    need = ["province", "share_0_14", "share_15_59", "share_60_plus", "tfr_2020", "college_per_100k",
+            "high_school_per_100k", "min_wage_cny_month"]
+    try:
+        df = pd.read_csv(path)
+    except FileNotFoundError:
+        raise ConfigError(f"provinces file {path}: no such file") from None
+    except Exception as e:  # noqa: BLE001 - any parse failure is the user's file
+        raise ConfigError(f"provinces file {path}: cannot be read as CSV ({e})") from None
+    for col in need:
+        if col not in df.columns:
+            raise ConfigError(f"provinces file {path}: column `{col}` is missing")
+        if col != "province":
+            vals = pd.to_numeric(df[col], errors="coerce")
+            bad = df[col][vals.isna() | (vals < 0)]
+            if len(bad):
+                raise ConfigError(f"provinces file {path}: column `{col}` has {bad.iloc[0]!r}; expected a non-negative number")
+    return df.set_index("province")

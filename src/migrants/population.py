@@ -1,0 +1,357 @@
+"""The people: working-age persons stored column-wise, and the synthetic population.
+
+Every agent is one row of a set of numpy arrays (struct of arrays) and stands
+for ``scale`` persons.  Minors, university students and the retired are not
+agents: they are counted per city in cohorts (``Cohorts``), which keeps a
+city's ``population`` comparable with the census resident count while only the
+people who work, search and move are simulated one by one.
+
+Codes
+-----
+education : 0 below high school, 1 high school / secondary vocational,
+            2 college (大专), 3 bachelor, 4 master, 5 PhD
+status    : 0..3 employed in sector (see ``SECTORS``), -1 unemployed, -2 inactive
+housing   : 0 market renter, 1 subsidised tenant, 2 owner
+city      : 0..C-1 simulated cities, C = rest of China (emigrants), -1 removed
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+EDUCATION = ("below_high_school", "high_school", "college", "bachelor", "master", "phd")
+SECTORS = ("manufacturing", "services", "public", "hightech")
+UNEMPLOYED, INACTIVE = -1, -2
+RENTER, SUBSIDISED, OWNER = 0, 1, 2
+MINOR_AGES = 19  # buckets 0..17 and 18 = school leavers not yet placed
+RETIREE_AGE0, RETIREE_AGES = 55, 46  # buckets 55..100
+
+#: (name, dtype) of every per-agent column; ~26 bytes an agent
+COLUMNS = (
+    ("age", np.int8),
+    ("female", np.int8),
+    ("education", np.int8),
+    ("status", np.int8),
+    ("housing", np.int8),
+    ("children", np.int8),
+    ("city", np.int16),
+    ("hukou_city", np.int16),
+    ("origin_city", np.int16),
+    ("months_in_city", np.int16),
+    ("grad_month", np.int16),
+    ("uni_city", np.int16),
+    ("subsidy_months_left", np.int16),
+    ("wage", np.float32),
+)
+
+
+class Population:
+    """Column store of agents with room to grow.
+
+    Attributes are numpy views of length ``n`` (live rows); ``_cols`` holds the
+    full-capacity arrays.  Rows are removed by ``compact`` (stable order of the
+    survivors), so row order is a deterministic function of the history.
+    """
+
+    def __init__(self, capacity: int):
+        self.n = 0
+        self._cols = {name: np.zeros(max(capacity, 16), dtype) for name, dtype in COLUMNS}
+
+    def __getattr__(self, name):
+        cols = self.__dict__.get("_cols")
+        if cols is not None and name in cols:
+            return cols[name][: self.n]
+        raise AttributeError(name)
+
+    @property
+    def capacity(self) -> int:
+        return len(self._cols["age"])
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self._cols.values())
+
+    def append(self, **columns: np.ndarray) -> slice:
+        """Add rows; ``columns`` maps column name to equal-length arrays (others 0)."""
+        k = len(next(iter(columns.values())))
+        if self.n + k > self.capacity:
+            new_cap = max(int(self.capacity * 1.25), self.n + k)
+            for name, a in self._cols.items():
+                b = np.zeros(new_cap, a.dtype)
+                b[: self.n] = a[: self.n]
+                self._cols[name] = b
+        rows = slice(self.n, self.n + k)
+        for name, a in self._cols.items():
+            if name in columns:
+                a[rows] = columns[name]
+            else:
+                a[rows] = -1 if name in ("grad_month", "uni_city") else 0
+        self.n += k
+        return rows
+
+    def compact(self) -> int:
+        """Drop rows whose ``city`` is -1; return how many were dropped."""
+        keep_n = _compact_order(self._cols["city"][: self.n])
+        removed = self.n - keep_n
+        if removed:
+            city = self._cols["city"][: self.n]
+            # `city` is the mask, so it is compacted last
+            for name, a in self._cols.items():
+                if name != "city":
+                    _compact_column(a[: self.n], city)
+            _compact_column(city, city)
+            self.n = keep_n
+        return removed
+
+
+@njit(cache=True)
+def _compact_order(city):
+    k = 0
+    for i in range(city.size):
+        if city[i] >= 0:
+            k += 1
+    return k
+
+
+@njit(cache=True)
+def _compact_column(a, city):
+    # in place, survivors keep their order (k <= i, so nothing unread is overwritten)
+    k = 0
+    for i in range(a.size):
+        if city[i] >= 0:
+            a[k] = a[i]
+            k += 1
+
+
+@dataclass
+class Cohorts:
+    """Persons who are not agents, counted per city (all int64, persons).
+
+    minors   : (C, 19) ages 0..17, bucket 18 = school leavers still to be placed
+    students : (C, C, 4) by university city, origin city, years to graduation (1..4)
+    retirees : (C, 46) ages 55..100 (100 = 100 and over)
+    """
+
+    minors: np.ndarray
+    students: np.ndarray
+    retirees: np.ndarray
+
+    def totals(self) -> np.ndarray:
+        """Persons per city, shape (C,)."""
+        return self.minors.sum(1) + self.students.sum((1, 2)) + self.retirees.sum(1)
+
+
+def education_shares(college_per_100k: float, high_school_per_100k: float, working_share: float):
+    """Shares of the six education levels among working-age adults.
+
+    Census counts per 100,000 residents are divided by the working-age share
+    (assumption: almost all degree holders are of working age).  The split of
+    college-or-above into college/bachelor/master/PhD is the national stock
+    ratio (assumption, docs/ODD.md).
+    """
+    tertiary = min(college_per_100k / 1e5 / working_share, 0.8)
+    high = min(high_school_per_100k / 1e5 / working_share, 1 - tertiary)
+    split = np.array([0.50, 0.43, 0.06, 0.01])
+    return np.concatenate([[1 - tertiary - high, high], tertiary * split])
+
+
+def build_population(cities, provinces, scenario, graduates_per_year, rng, travel_hours):
+    """Synthetic population of November 2020, at ``scenario.scale`` persons an agent.
+
+    Parameters
+    ----------
+    cities : DataFrame, C rows (configs/cities.csv)
+    provinces : DataFrame indexed by province (configs/provinces.csv)
+    scenario : Scenario
+    graduates_per_year : (C,) persons graduating a year from the city's universities
+    rng : numpy Generator (initialisation stream)
+    travel_hours : (C+1, C+1) shortest travel time, hours
+
+    Returns
+    -------
+    (Population, Cohorts, base) where ``base`` holds per-city facts the other
+    modules start from: ``sector_shares`` (C, 4), ``mean_wage`` (C,) CNY/month
+    (the statistic), ``wage_level`` (C,) CNY/month (offer = level x education
+    premium x sector premium x noise; set so the mean wage matches the statistic).
+    """
+    dem, lab, hou = scenario.demography, scenario.labour, scenario.housing
+    scale = scenario.scale
+    C = len(cities)
+    pop = cities["pop2020"].to_numpy(np.int64)
+    prov = provinces.loc[cities["province"]].reset_index(drop=True)
+
+    minors = np.zeros((C, MINOR_AGES), np.int64)
+    retirees = np.zeros((C, RETIREE_AGES), np.int64)
+    students = np.zeros((C, C, 4), np.int64)
+
+    # students: four graduating years in the university city; origins: home city,
+    # rest of the home province, other cities (weights in the scenario)
+    origin_w = study_origin_weights(cities, dem)  # (C uni, C origin)
+    for c in range(C):
+        per_year = np.floor(graduates_per_year[c] * origin_w[c]).astype(np.int64)
+        students[c, :, :] = per_year[:, None]
+
+    retire_w = retiree_age_weights()
+    n_work = np.zeros(C, np.int64)
+    for c in range(C):
+        kids = int(round(pop[c] * prov.share_0_14[c] * 18 / 15))
+        minors[c, :18] = kids // 18
+        minors[c, 0] += kids - 18 * (kids // 18)
+        old = int(round(pop[c] * prov.share_60_plus[c]))
+        # women aged 55-59 are retired (retirement at 55), part of the census 15-59 band
+        women_55_59 = int(round(pop[c] * prov.share_15_59[c] * 5 / 45 * 0.5))
+        retirees[c, :5] = women_55_59 // 5
+        retirees[c, 5:] = np.floor(old * retire_w).astype(np.int64)
+        rest = pop[c] - minors[c].sum() - students[c].sum() - retirees[c].sum()
+        n_work[c] = rest // scale
+        retirees[c, 5] += rest - n_work[c] * scale  # remainder persons: keeps totals exact
+
+    N = int(n_work.sum())
+    P = Population(int(N * 1.1) + 1024)
+    sector_shares = initial_sector_shares(cities)
+    mean_wage = cities["avg_wage_cny"].to_numpy(float) / 12.0
+    wage_level = mean_wage.copy()
+    migrant_share = initial_migrant_share(cities)
+    gravity = np.asarray(pop, float)[None, :] * np.exp(-travel_hours[:C, :C] / 6.0)
+    np.fill_diagonal(gravity, 0.0)
+
+    for c in range(C):
+        n = int(n_work[c])
+        if n == 0:
+            continue
+        female = (rng.random(n) < 0.5).astype(np.int8)
+        hi_age = np.where(female == 1, int(dem.retirement_age_women.value), int(dem.retirement_age_men.value)) - 1
+        age = working_ages(rng, hi_age)
+        wshare = prov.share_15_59[c]
+        edu = draw_education(rng, age, education_shares(prov.college_per_100k[c], prov.high_school_per_100k[c], wshare))
+        migrant = rng.random(n) < migrant_share[c]
+        hukou = np.full(n, c, np.int16)
+        k = int(migrant.sum())
+        if k:
+            hukou[migrant] = rng.choice(C, size=k, p=gravity[c] / gravity[c].sum())
+        months = np.where(migrant, rng.integers(0, 121, n), (age - 18) * 12).astype(np.int16)
+        inactive_p = np.where(female == 1, dem.inactive_share_women.value, dem.inactive_share_men.value)
+        inactive = rng.random(n) < inactive_p
+        unemployed = ~inactive & (rng.random(n) < lab.initial_unemployment_rate.value)
+        sector = rng.choice(4, size=n, p=sector_shares[c]).astype(np.int8)
+        sector = eligible_sector(sector, edu)
+        status = np.where(inactive, INACTIVE, np.where(unemployed, UNEMPLOYED, sector)).astype(np.int8)
+        wage = offered_wage(rng, mean_wage[c], edu, np.maximum(status, 0), lab.wage_dispersion_sd.value)
+        employed = status >= 0
+        # the level is set so the city's mean wage of the employed equals the statistic
+        norm = mean_wage[c] / max(float(wage[employed].mean()), 1.0) if employed.any() else 1.0
+        wage_level[c] = mean_wage[c] * norm
+        wage *= np.float32(norm)
+        wage[~employed] = 0.0
+        settled = ~migrant & (age >= 30)
+        own_p = np.where(settled, hou.ownership_rate_settled.value, hou.ownership_rate_young_or_migrant.value)
+        housing = np.where(rng.random(n) < own_p, OWNER, RENTER).astype(np.int8)
+        parent = (age >= 22) & (age <= 50)
+        lam = minors[c, :18].sum() / scale / max(parent.sum(), 1)
+        children = np.where(parent, np.minimum(rng.poisson(lam, n), 4), 0).astype(np.int8)
+        P.append(
+            age=age, female=female, education=edu, status=status, housing=housing, children=children,
+            city=np.full(n, c), hukou_city=hukou, origin_city=hukou, months_in_city=months, wage=wage,
+        )
+    base = {"sector_shares": sector_shares, "mean_wage": mean_wage, "wage_level": wage_level}
+    return P, Cohorts(minors, students, retirees), base
+
+
+def study_origin_weights(cities, dem) -> np.ndarray:
+    """Where a university's students come from: (C uni, C origin), rows sum to 1.
+
+    Weight ``study_home_city_weight`` on the university's own city,
+    ``study_home_province_weight`` spread over the rest of its province by
+    population, and the remainder over all other simulated cities by population.
+    """
+    C = len(cities)
+    pop = cities["pop2020"].to_numpy(float)
+    prov = cities["province"].to_numpy()
+    home, same = dem.study_home_city_weight.value, dem.study_home_province_weight.value
+    w = np.zeros((C, C))
+    for c in range(C):
+        inprov = (prov == prov[c]) & (np.arange(C) != c)
+        other = prov != prov[c]
+        w[c, c] = home
+        if inprov.any():
+            w[c, inprov] = same * pop[inprov] / pop[inprov].sum()
+        else:
+            w[c, c] += same
+        w[c, other] = (1 - home - same) * pop[other] / pop[other].sum()
+    return w
+
+
+def retiree_age_weights() -> np.ndarray:
+    """Shares of the 60+ population by single year 60..100 (assumption: survival-shaped)."""
+    a = np.arange(60, 101)
+    w = np.exp(-0.075 * (a - 60)) * (1 - 1 / (1 + np.exp(-(a - 82) / 4)))
+    return w / w.sum()
+
+
+def working_ages(rng, hi_age: np.ndarray) -> np.ndarray:
+    """Ages 18..hi_age with the older North-East pyramid (assumption: 45+ weighted 1.2, under 25 0.8)."""
+    out = np.empty(hi_age.size, np.int8)
+    for hi in np.unique(hi_age):
+        m = hi_age == hi
+        ages = np.arange(18, hi + 1)
+        w = np.where(ages < 25, 0.8, np.where(ages >= 45, 1.2, 1.0))
+        out[m] = rng.choice(ages, size=int(m.sum()), p=w / w.sum())
+    return out
+
+
+def draw_education(rng, age: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Education codes; the young are more educated (assumption: tertiary odds x1.6 under 35, x0.6 from 45)."""
+    n = age.size
+    tilt = np.where(age < 35, 1.6, np.where(age >= 45, 0.6, 1.0))
+    tert = shares[2:].sum()
+    p_tert = np.clip(tert * tilt / np.average(tilt), 0, 0.95)
+    u = rng.random(n)
+    edu = np.where(u < p_tert, 2, 0).astype(np.int8)
+    split = shares[2:] / tert
+    t = edu == 2
+    edu[t] = 2 + rng.choice(4, size=int(t.sum()), p=split)
+    nt = ~t
+    p_high = shares[1] / (1 - tert)
+    edu[nt] = (rng.random(int(nt.sum())) < p_high).astype(np.int8)
+    return edu
+
+
+def eligible_sector(sector: np.ndarray, education: np.ndarray) -> np.ndarray:
+    """High-tech jobs need a bachelor degree, public-sector jobs college (else manufacturing / services)."""
+    sector = sector.copy()
+    sector[(sector == 3) & (education < 3)] = 0
+    sector[(sector == 2) & (education < 2)] = 1
+    return sector
+
+
+EDU_PREMIUM = np.array([0.75, 0.9, 1.1, 1.35, 1.7, 2.0], np.float32)  # assumption ~8%/school year (Mincer)
+SECTOR_PREMIUM = np.array([1.0, 0.9, 1.1, 1.4], np.float32)  # assumption
+
+
+def offered_wage(rng, city_wage: float, education, sector, sd: float) -> np.ndarray:
+    """Monthly wage offers, CNY: city level x education x sector x lognormal noise."""
+    noise = np.exp(rng.normal(-sd * sd / 2, sd, np.shape(education))).astype(np.float32)
+    return (np.float32(city_wage) * EDU_PREMIUM[education] * SECTOR_PREMIUM[sector] * noise).astype(np.float32)
+
+
+def initial_sector_shares(cities) -> np.ndarray:
+    """Jobs by sector, (C, 4): manufacturing 28%, public 12%, high tech 4-12% rising
+    with universities per resident, services the rest (assumption)."""
+    hei = cities["hei_count_2017"].fillna(0).to_numpy(float)
+    per_m = hei / (cities["pop2020"].to_numpy(float) / 1e6)
+    tech = 0.04 + 0.08 * per_m / per_m.max()
+    s = np.column_stack([np.full_like(tech, 0.28), 1 - 0.28 - 0.12 - tech, np.full_like(tech, 0.12), tech])
+    return s
+
+
+def initial_migrant_share(cities) -> np.ndarray:
+    """Share of working-age residents with hukou elsewhere (assumption: 10%, +10 points in
+    provincial capitals and Dalian, +25 in Beijing and Tianjin)."""
+    name = cities["name_en"].to_numpy()
+    s = np.full(len(cities), 0.10)
+    s[np.isin(name, ["Shenyang", "Dalian", "Changchun", "Harbin", "Shijiazhuang"])] += 0.10
+    s[np.isin(name, ["Beijing", "Tianjin"])] += 0.25
+    return s

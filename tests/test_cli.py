@@ -1,0 +1,102 @@
+"""The command line: an end-to-end run, and bad input (exit 2, a clear message,
+no traceback, nothing written)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def migrants(*args, cwd=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "migrants.cli", *args], capture_output=True, text=True,
+                          cwd=cwd or ROOT, timeout=timeout)
+
+
+def test_run_tiny_end_to_end(tmp_path):
+    out = tmp_path / "res"
+    r = migrants("run", "tiny", "--months", "3", "--seed", "5", "--out", str(out), "--set", "labour.separation_rate_month=0.02")
+    assert r.returncode == 0, r.stderr
+    assert "By province" in r.stdout and "Shenyang" in r.stdout
+    assert "month" in r.stderr  # progress bar
+    cm = pd.read_parquet(out / "city_month.parquet")
+    fl = pd.read_parquet(out / "flows.parquet")
+    meta = json.loads((out / "run.json").read_text())
+    assert cm["month"].max() == 3 and len(cm) == 4 * 11
+    assert {"origin", "destination", "movers"} <= set(fl.columns)
+    assert meta["seed"] == 5 and meta["config"]["labour"]["separation_rate_month"]["value"] == 0.02
+    assert meta["versions"]["mesa"].startswith("3.")
+    assert sorted(p.name for p in out.iterdir()) == ["city_month.parquet", "flows.parquet", "run.json"]
+
+
+BAD = [
+    (["run", "no_such_scenario"], "no_such_scenario"),
+    (["run", "tiny", "--set", "decisions.beta_incme=1"], "beta_incme"),
+    (["run", "tiny", "--set", "decisions.beta_income=abc"], "beta_income"),
+    (["run", "tiny", "--set", "scale=-3"], "scale"),
+    (["run", "tiny", "--months", "-1"], "--months"),
+    (["run", "tiny", "--scale", "0"], "--scale"),
+    (["run", "tiny", "--set", "cities=[Shenyang, Atlantis]"], "Atlantis"),
+    (["run", "tiny", "--set", "nonsense"], "path=value"),
+    (["run", "tiny", "--set", "start=2020-13"], "start"),
+]
+
+
+@pytest.mark.parametrize("args, named", BAD)
+def test_bad_input_exits_2_with_a_clear_message(tmp_path, args, named):
+    out = tmp_path / "res"
+    r = migrants(*args, "--out", str(out))
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert named in r.stderr
+    assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
+    assert not out.exists() or not any(out.iterdir())
+
+
+def write_bad_files(tmp_path):
+    cities = pd.read_csv(ROOT / "configs" / "cities.csv")
+    cases = {}
+    neg = cities.copy()
+    neg.loc[2, "pop2020"] = -5
+    cases["negative population"] = (neg, "pop2020")
+    miss = cities.drop(columns=["avg_wage_cny"])
+    cases["missing column"] = (miss, "avg_wage_cny")
+    typ = cities.copy()
+    typ["house_price_cny_m2"] = typ["house_price_cny_m2"].astype(object)
+    typ.loc[0, "house_price_cny_m2"] = "expensive"
+    cases["wrong type"] = (typ, "house_price_cny_m2")
+    out = []
+    for name, (df, col) in cases.items():
+        p = tmp_path / f"{name.replace(' ', '_')}.csv"
+        df.to_csv(p, index=False)
+        out.append((p, col))
+    return out
+
+
+def test_bad_data_files_exit_2(tmp_path):
+    for path, col in write_bad_files(tmp_path):
+        out = tmp_path / ("out_" + path.stem)
+        r = migrants("run", "tiny", "--set", f"data.cities={path}", "--out", str(out))
+        assert r.returncode == 2, r.stderr
+        assert col in r.stderr and "Traceback" not in r.stderr
+        assert not out.exists() or not any(out.iterdir())
+
+
+def test_unreadable_scenario_file(tmp_path):
+    p = tmp_path / "broken.yaml"
+    p.write_text("name: [unclosed\n")
+    r = migrants("run", str(p))
+    assert r.returncode == 2 and "not valid YAML" in r.stderr and "Traceback" not in r.stderr
+    d = tmp_path / "adir.yaml"
+    d.mkdir()
+    r = migrants("run", str(d))
+    assert r.returncode == 2 and "cannot be read" in r.stderr
+
+
+def test_validate_command():
+    r = migrants("validate", "baseline")
+    assert r.returncode == 0 and "ok" in r.stdout
