@@ -39,8 +39,8 @@ def choose(tabs, k=12, city=0, hukou=0, origin=0, stay=1.0, n=N, seed=1):
     h = np.full(n, hukou, np.int16)
     o = np.full(n, origin, np.int16)
     key = np.uint64(0x1234 + seed)
-    dest = decisions.choose_destinations(rows, np.full(n, k, np.int64), c, h, o, np.full(n, stay), EA, EB, EN, EH,
-                                         ret, key)
+    dest = decisions.choose_destinations(rows, np.full(n, k, np.int64), c, h, o, np.full(n, stay), EA,
+                                         decisions.pair_table(EB, EN), EH, ret, key)
     return np.bincount(dest, minlength=J) / n
 
 
@@ -162,8 +162,9 @@ def test_choice_does_not_depend_on_row_order_or_batch():
     EA, EB, EN, EH, ret, _ = tables(p)
     rows = np.arange(1000, dtype=np.int64)
     args = (np.zeros(1000, np.int16), np.zeros(1000, np.int16), np.zeros(1000, np.int16))
-    full = decisions.choose_destinations(rows, np.full(1000, 12), *args, np.ones(1000), EA, EB, EN, EH, ret,
+    pair = decisions.pair_table(EB, EN)
+    full = decisions.choose_destinations(rows, np.full(1000, 12), *args, np.ones(1000), EA, pair, EH, ret,
                                          np.uint64(9))
-    part = decisions.choose_destinations(rows[500:], np.full(500, 12), *args, np.ones(500), EA, EB, EN, EH, ret,
+    part = decisions.choose_destinations(rows[500:], np.full(500, 12), *args, np.ones(500), EA, pair, EH, ret,
                                          np.uint64(9))
     assert np.array_equal(full[500:], part)

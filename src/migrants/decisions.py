@@ -154,40 +154,55 @@ def person_types(rows, P, month) -> np.ndarray:
     return edu * 4 + kids * 2 + recent
 
 
+def pair_table(EB, EN) -> np.ndarray:
+    """exp of the moving-cost and network terms for every (current city c, origin o): (J*J, J) float32.
+
+    Row ``c*J + o``.  J**3 entries (32,768 for 32 places): small enough to stay
+    in cache, and it leaves one multiply per destination in the hot loop.
+    """
+    J = EB.shape[0]
+    return (EB[:, None, :] * EN[None, :, :]).reshape(J * J, J).astype(np.float32)
+
+
 @njit(parallel=True, fastmath=True, cache=True)
-def choose_destinations(rows, ktype, city, hukou, origin, stay, EA, EB, EN, EH, ret, key):
+def choose_destinations(rows, ktype, city, hukou, origin, stay, EA, pair, EH, ret, key):
     """Multinomial-logit destination of each considerer (M,) int64, by inverse CDF.
 
-    One uniform per person; weights are products of table entries.  Chunked so
-    each chunk owns one weight buffer; results do not depend on threads.
+    Weights are ``EA[k, j] * EB[c, j] * EN[o, j]`` (``pair = pair_table(EB, EN)``
+    holds the last two), then three person-specific corrections: hukou city x EH,
+    current city x the stay factor, hukou/origin city x the return bonus.  One
+    uniform per person.  Chunked so each chunk owns one weight buffer; results
+    do not depend on the number of threads.
     """
     m = rows.size
     J = EA.shape[1]
     dest = np.empty(m, np.int64)
+    ea = EA.astype(np.float32)
     nch = min(NCHUNK, max(m, 1))
     step = (m + nch - 1) // nch
     for ch in prange(nch):
-        w = np.empty(J, np.float64)
+        w = np.empty(J, np.float32)
         for t in range(ch * step, min(m, (ch + 1) * step)):
             i = rows[t]
             k = ktype[t]
             c = city[i]
             h = hukou[i]
             o = origin[i]
-            tot = 0.0
+            base = c * J + o
+            for j in range(J):  # vectorised by the compiler
+                w[j] = ea[k, j] * pair[base, j]
+            w[h] *= EH[k, h]
+            w[c] *= stay[t]
+            if h != c:
+                w[h] *= ret
+            if o != c and o != h:
+                w[o] *= ret
+            tot = np.float32(0.0)
             for j in range(J):
-                x = EA[k, j] * EB[c, j] * EN[o, j]
-                if j == h:
-                    x *= EH[k, j]
-                if j == c:
-                    x *= stay[t]
-                elif j == h or j == o:
-                    x *= ret
-                w[j] = x
-                tot += x
-            u = uniform(key, i) * tot
-            acc = 0.0
-            d = c
+                tot += w[j]
+            u = np.float32(uniform(key, i)) * tot
+            acc = np.float32(0.0)
+            d = J - 1
             for j in range(J):
                 acc += w[j]
                 if u < acc:

@@ -295,7 +295,7 @@ class MigrationModel(mesa.Model):
         stay, ktype = decisions.stay_factors(rows, P, self.month, net, rent, self.subsidy, dec.beta_income.value,
                                              dec.income_floor_share.value, wage_level, p_emp)
         dest = decisions.choose_destinations(rows, ktype, P.city, P.hukou_city, P.origin_city, stay,
-                                             EA, EB, EN, EH, ret, key("choose"))
+                                             EA, decisions.pair_table(EB, EN), EH, ret, key("choose"))
         # returns from the rest of China, to the hukou city
         back = decisions.select_returners(P.city, dec.rest_of_china_return_month.value, C, key("return"))
         rows = np.concatenate([rows, back])
