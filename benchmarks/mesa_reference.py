@@ -42,7 +42,9 @@ class Person(mesa.Agent):
         kids = 1.0 if self.children > 0 else 0.0
         u = p["beta_income"] * np.log(net)
         u += kids * (p["beta_school"] * m.school_access + p["beta_childcare"] * m.childcare)
-        u += p["beta_network"] * np.log(m.origin_share[self.origin] + 1e-3)
+        net_term = p["beta_network"] * np.log(1 + m.origin_share[self.origin] / 0.01)
+        net_term[self.origin] = 0.0  # home: the pull is in the hukou and return terms
+        u += net_term
         u[self.hukou] += p["hukou_value"] + kids * p["beta_school"] * (1 - m.school_access[self.hukou])
         away = np.arange(J) != self.city
         u[away] -= (p["move_cost_fixed"] + p["move_cost_per_log_hour"] * np.log1p(m.hours[self.city])

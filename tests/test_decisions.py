@@ -54,7 +54,8 @@ def analytic(p, k, wage, p_emp, rent, hours, cross, share, city, hukou, origin, 
         net = max(exp_inc - rent[j], p.income_floor_share.value * exp_inc)
         u = p.beta_income.value * np.log(net)
         u += ch * (p.beta_school.value * access[j] + p.beta_childcare.value * 3.0)
-        u += p.beta_network.value * np.log(share[origin, j] + 1e-3)
+        if j != origin:
+            u += p.beta_network.value * np.log(1 + share[origin, j] / 0.01)
         if j == hukou:
             u += p.hukou_value.value + ch * p.beta_school.value * (1 - access[j])
         if j != city:
@@ -168,3 +169,16 @@ def test_choice_does_not_depend_on_row_order_or_batch():
     part = decisions.choose_destinations(rows[500:], np.full(500, 12), *args, np.ones(500), EA, pair, EH, ret,
                                          np.uint64(9))
     assert np.array_equal(full[500:], part)
+
+
+def test_bigger_cities_draw_more_with_the_size_term():
+    p = params()
+    args = (np.full(J, 8000.0), np.full(J, 0.95), np.full(J, 500.0), np.zeros((decisions.N_TYPES, J)),
+            np.full(J, 0.8), np.full(J, 3.0), np.where(np.eye(J) > 0, 0.0, 2.0), np.zeros((J, J)),
+            np.full((J, J), 0.05))
+    small = decisions.utility_tables(p, *args, residents=np.array([1e6, 1e6, 1e6, 1e6]))
+    big = decisions.utility_tables(p, *args, residents=np.array([1e6, 8e6, 1e6, 1e6]))
+    lo, hi = share_to(small), share_to(big)
+    assert hi > lo + 5 * np.sqrt(lo / N)
+    # with equal sizes the size term changes nothing
+    assert share_to(small) == share_to(tables(p))

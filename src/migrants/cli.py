@@ -139,6 +139,16 @@ def _params(cfg):
     return iter_params(cfg)
 
 
+from .experiments.cli_commands import register as _register_experiments
+_register_experiments(app)
+
+from .viz_cli import register as _register_viz
+_register_viz(app)
+
+from .compare import register as _register_compare
+_register_compare(app)
+
+
 def main() -> None:
     """Console entry point (exit 2 on bad input, also for usage errors)."""
     try:

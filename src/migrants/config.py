@@ -104,6 +104,7 @@ class Decisions(_Strict):
     consider_owner_factor: Param
     beta_income: Param
     beta_network: Param
+    beta_size: Param
     beta_school: Param
     beta_childcare: Param
     hukou_value: Param

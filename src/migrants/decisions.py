@@ -7,8 +7,9 @@
    recent graduate) living in c, with origin o and hukou h::
 
      U = beta_income * log(max(E[w_ej] * p_emp_j + subsidy_kj - rent_j, floor))   (Harris-Todaro)
+       + beta_size * log(residents_j / 1e6)            (a city is many alternatives)
        + children * (beta_school * school_access_j + beta_childcare * childcare_j)
-       + beta_network * log(share of origin-o people among j's residents + 0.001)
+       + [j != o] * beta_network * log(1 + share_oj / NETWORK_REF_SHARE)   (diaspora pull)
        + [j == h] * (hukou_value + children * beta_school * (1 - school_access_j))
        - [j != c] * (move_cost_fixed + move_cost_per_log_hour * log(1 + hours_cj)
                      + move_cost_province * [province differs])
@@ -54,51 +55,73 @@ def type_table():
     return k // 4, (k // 2) % 2, k % 2
 
 
-@njit(parallel=True, cache=True)
-def select_considerers(city, status, age, children, housing, grad_month, month, base, f_unemp, f_young, f_old,
-                       f_kids, f_owner, C, key):
-    """Rows of people in simulated cities who weigh a move this month (ascending order)."""
+def hazard_by_age(base, f_young, f_old) -> np.ndarray:
+    """Monthly hazard of weighing a move by age (128,): ``base`` x the young (< 30) or old (45+) factor."""
+    a = np.arange(128)
+    return base * np.where(a < 30, f_young, np.where(a >= 45, f_old, 1.0))
+
+
+@njit(inline="always", cache=True)
+def _considers(i, city, status, age, children, housing, grad_month, month, by_age, f_unemp, f_kids, f_owner, C,
+               key):
+    # branch-free: the attributes are random across rows, so branches would mispredict
+    c = city[i]
+    h = by_age[age[i]]
+    h *= f_unemp if status[i] == UNEMPLOYED else 1.0
+    h *= f_kids if children[i] > 0 else 1.0
+    h *= f_owner if housing[i] == OWNER else 1.0
+    h = 2.0 if grad_month[i] == month else h  # graduates weigh a move in their month of graduation
+    return (uniform(key, i) < h) & (c >= 0) & (c < C)
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def select_considerers(city, status, age, children, housing, grad_month, month, by_age, f_unemp, f_kids, f_owner,
+                       C, key):
+    """Rows of people in simulated cities who weigh a move this month (ascending order).
+
+    ``by_age`` (128,) is ``hazard_by_age(...)``; the hazard is multiplied by
+    the unemployed, children and owner factors.  Two passes over fixed chunks
+    (count, then fill), so the result is the same whatever the number of threads.
+    """
     n = city.size
     step = (n + NCHUNK - 1) // NCHUNK
     counts = np.zeros(NCHUNK, np.int64)
-    for sweep in range(2):
-        if sweep == 1:
-            start = np.zeros(NCHUNK + 1, np.int64)
-            for ch in range(NCHUNK):
-                start[ch + 1] = start[ch] + counts[ch]
-            rows = np.empty(start[NCHUNK], np.int64)
-        for ch in prange(NCHUNK):
-            k = 0
-            for i in range(ch * step, min(n, (ch + 1) * step)):
-                c = city[i]
-                if c < 0 or c >= C:
-                    continue
-                if grad_month[i] == month:
-                    hit = True
-                else:
-                    h = base
-                    if status[i] == UNEMPLOYED:
-                        h *= f_unemp
-                    if age[i] < 30:
-                        h *= f_young
-                    elif age[i] >= 45:
-                        h *= f_old
-                    if children[i] > 0:
-                        h *= f_kids
-                    if housing[i] == OWNER:
-                        h *= f_owner
-                    hit = uniform(key, i) < h
-                if hit:
-                    if sweep == 1:
-                        rows[start[ch] + k] = i
-                    k += 1
-            if sweep == 0:
-                counts[ch] = k
+    for ch in prange(NCHUNK):
+        k = 0
+        for i in range(ch * step, min(n, (ch + 1) * step)):
+            k += _considers(i, city, status, age, children, housing, grad_month, month, by_age, f_unemp, f_kids,
+                            f_owner, C, key)
+        counts[ch] = k
+    start = np.zeros(NCHUNK + 1, np.int64)
+    for ch in range(NCHUNK):
+        start[ch + 1] = start[ch] + counts[ch]
+    rows = np.empty(start[NCHUNK], np.int64)
+    for ch in prange(NCHUNK):
+        k = start[ch]
+        for i in range(ch * step, min(n, (ch + 1) * step)):
+            if _considers(i, city, status, age, children, housing, grad_month, month, by_age, f_unemp, f_kids,
+                          f_owner, C, key):
+                rows[k] = i
+                k += 1
     return rows
 
 
+NETWORK_REF_SHARE = 0.01  # a diaspora of 1% of the residents doubles the term's argument
+
+
+def network_pull(origin_share, beta):
+    """exp of the network term, (J, J) [o, j]: ``(1 + share_oj / 0.01) ** beta``, and 1 at home.
+
+    A place with no one from your origin is neutral (not a penalty); at home the
+    pull is already in the hukou and return terms, so it is not counted twice.
+    """
+    EN = (1.0 + origin_share / NETWORK_REF_SHARE) ** beta
+    np.fill_diagonal(EN, 1.0)
+    return EN
+
+
 def utility_tables(p, wage_level, p_emp, rent, subsidy, school_access, childcare, hours, cross_province,
-                   origin_share):
+                   origin_share, residents=None):
     """Monthly tables whose products give exp(U) (see module docstring).
 
     Parameters
@@ -110,6 +133,9 @@ def utility_tables(p, wage_level, p_emp, rent, subsidy, school_access, childcare
     childcare : (J,) childcare places per 1,000 residents
     hours, cross_province : (J, J) travel time and province-line indicator
     origin_share : (J, J) [o, j] share of j's residents whose origin is o
+    residents : (J,) persons, or None (no size term).  The size term follows
+        McFadden (1978): a city stands for many dwellings and jobs, so the
+        log of its size enters the utility of the aggregate alternative.
 
     Returns
     -------
@@ -120,21 +146,25 @@ def utility_tables(p, wage_level, p_emp, rent, subsidy, school_access, childcare
     net = np.maximum(expected + subsidy - rent[None, :], p.income_floor_share.value * expected)
     services = kids[:, None] * (p.beta_school.value * school_access[None, :] + p.beta_childcare.value * childcare[None, :])
     ua = p.beta_income.value * np.log(net) + services
+    if residents is not None:
+        ua = ua + p.beta_size.value * np.log(np.maximum(residents, 1.0) / 1e6)[None, :]
     EA = np.exp(ua - ua.max(1, keepdims=True))
     cost = p.move_cost_fixed.value + p.move_cost_per_log_hour.value * np.log1p(hours) + p.move_cost_province.value * cross_province
     EB = np.exp(-cost)
     np.fill_diagonal(EB, 1.0)
-    EN = (origin_share + 1e-3) ** p.beta_network.value
+    EN = network_pull(origin_share, p.beta_network.value)
     EH = np.exp(p.hukou_value.value + kids[:, None] * p.beta_school.value * (1 - school_access[None, :]))
     ret = float(np.exp(p.return_bonus.value))
     return EA, EB, EN, EH, ret, net
 
 
-def stay_factors(rows, P, month, net, rent, subsidy, beta_income, floor_share, wage_level, p_emp):
+def stay_factors(rows, P, month, net, rent, subsidy, beta_income, floor_share, wage_level, p_emp, rent_share=None):
     """Multiplier on exp(U) of the current city for each considerer (M,).
 
     The table uses the expected income of a newcomer; a person already there
     earns their own wage if employed and pays no rent if they own.
+    ``rent_share`` (M,), if given, is the share of the market rent each pays
+    (below 1 for tenants of subsidised units; see ``policy.units``).
     """
     k = person_types(rows, P, month)
     c = P.city[rows].astype(np.int64)
@@ -142,6 +172,8 @@ def stay_factors(rows, P, month, net, rent, subsidy, beta_income, floor_share, w
     expected = wage_level[c] * EDU_PREMIUM[edu] * p_emp[c]
     income = np.where(P.status[rows] >= 0, P.wage[rows], expected)
     own_rent = np.where(P.housing[rows] == OWNER, 0.0, rent[c])
+    if rent_share is not None:
+        own_rent = own_rent * rent_share
     own = np.maximum(income + subsidy[k, c] - own_rent, floor_share * np.maximum(income, 1.0))
     return (own / net[k, c]) ** beta_income, k
 

@@ -193,12 +193,17 @@ def assign_jobs(rows, city, status, wage, education, vacancies, sector_wage, min
 
 
 @njit(parallel=True, cache=True)
-def index_wages(city, status, wage, factor, floor, C):
-    """Incumbents' wages follow their city's wage level: ``wage *= factor[c]``, floored."""
+def index_wages(city, status, wage, months_in_city, factor, floor, C):
+    """Month end, one pass: incumbents' wages follow their city's wage level
+    (``wage *= factor[c]``, floored) and everyone's ``months_in_city`` grows by one."""
     n = city.size
     for i in prange(n):
         c = city[i]
-        if c >= 0 and c < C and status[i] >= 0:
+        if c < 0:
+            continue
+        if months_in_city[i] < 32000:
+            months_in_city[i] += 1
+        if c < C and status[i] >= 0:
             w = wage[i] * factor[c]
             wage[i] = max(w, floor[c])
 
@@ -206,12 +211,13 @@ def index_wages(city, status, wage, factor, floor, C):
 def wage_level_update(level, tight, tight0, lab, min_wage):
     """New city wage level (C,) CNY/month: trend growth times tightness response.
 
-    ``level * (1+g)^(1/12) * (tight/tight0)^(phi/12)``, with the tightness ratio
-    clipped to [0.25, 4] so one odd month cannot move wages far, and the level
-    kept above the minimum wage.
+    ``level * (1+g)^(1/12) * exp(phi * clip(log(tight/tight0), -1, 1) / 12)``:
+    wages grow faster than trend while the market is tighter than in 2020, by
+    at most ``phi`` a year, and the level stays above the minimum wage.
     """
-    ratio = np.clip(np.where(tight0 > 0, tight / np.maximum(tight0, 1e-12), 1.0), 0.25, 4.0)
-    new = level * (1 + lab.wage_growth_year.value) ** (1 / 12) * ratio ** (lab.wage_tightness_elasticity_year.value / 12)
+    ratio = np.where(tight0 > 0, tight / np.maximum(tight0, 1e-12), 1.0)
+    gap = np.clip(np.log(np.maximum(ratio, 1e-12)), -1.0, 1.0)
+    new = level * (1 + lab.wage_growth_year.value) ** (1 / 12) * np.exp(lab.wage_tightness_elasticity_year.value * gap / 12)
     return np.maximum(new, min_wage)
 
 

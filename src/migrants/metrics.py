@@ -16,6 +16,7 @@ from numba import njit, prange
 
 NCHUNK = 64
 AGE_BANDS = (18, 25, 35, 45, 55)  # lower edges: 18-24, 25-34, 35-44, 45-54, 55+
+AGE_BAND_OF = (np.searchsorted(np.array(AGE_BANDS), np.arange(128), side="right") - 1).clip(0).astype(np.int64)
 
 
 @njit(parallel=True, cache=True)
@@ -62,16 +63,7 @@ def census(city, status, age, origin, hukou, housing, wage, children, grad_month
             if s >= 0:
                 emp[ch, c, s] += 1
                 ws[ch, c] += wage[i]
-            b = 0
-            if age[i] >= 55:
-                b = 4
-            elif age[i] >= 45:
-                b = 3
-            elif age[i] >= 35:
-                b = 2
-            elif age[i] >= 25:
-                b = 1
-            ab[ch, c, b] += 1
+            ab[ch, c, AGE_BAND_OF[age[i]]] += 1
             if housing[i] == 2:
                 own[ch, c] += 1
             if hukou[i] == c:
@@ -100,6 +92,7 @@ CITY_COLUMNS = (
     "subsidy_spend_cny", "jobs", "vacancies", "minors", "students", "retirees", "owners", "local_hukou",
     "age_18_24", "age_25_34", "age_35_44", "age_45_54", "age_55_plus", "job_led_arrivals",
     "arrivals_from_outside", "departures_to_outside",
+    "commuters_out", "commuters_in", "subsidised_tenants",  # policies: shared employment, subsidised units
 )
 
 

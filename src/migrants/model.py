@@ -10,7 +10,8 @@ Read ``step`` to see the order of events (DESIGN.md, "The month"):
 5. migration decisions and moves (incl. returns from the rest of China);
 6. housing: rents respond to demand, renters buy homes;
 7. wages respond to tightness, above the minimum wage;
-8. policies: subsidies paid and booked (none in the baseline);
+8. policies: subsidies paid and booked per card (levers act inside the month
+   through the `self.policy` hooks, see `migrants.policy.engine`);
 9. record the month.
 
 People are columns of numpy arrays (``population.Population``); cities are
@@ -21,10 +22,12 @@ persons (agents x ``scale``).
 from __future__ import annotations
 
 import time
+import zlib
 from pathlib import Path
 
 import mesa
 import numpy as np
+from mesa.experimental.scenarios import Scenario as MesaScenario
 import pandas as pd
 import yaml
 
@@ -33,6 +36,7 @@ from . import decisions, demography, housing, labour
 from .config import Scenario, load_scenario
 from .errors import ConfigError
 from .metrics import Recorder, take_census
+from .policy.engine import PolicyEngine
 from .population import RETIREE_AGE0, build_population, UNEMPLOYED
 from .rng import stream_key
 
@@ -58,6 +62,9 @@ class MigrationModel(mesa.Model):
     """
 
     def __init__(self, *, scenario="baseline", rng=None, scale=None, months=None, overrides=None, **params):
+        if isinstance(scenario, MesaScenario):  # Mesa's own tools (SolaraViz reset) pass one
+            rng = scenario.rng if rng is None else rng
+            scenario = "baseline"
         ov = dict(overrides or {})
         ov.update({k.replace("__", "."): v for k, v in params.items()})
         if scale is not None:
@@ -116,7 +123,6 @@ class MigrationModel(mesa.Model):
             cities, provinces, cfg, self.graduates_per_year, init_rng, self.hours)
         self.mortality = demography.mortality_table(cfg.demography)
         self.fertility = demography.fertility_table(prov["tfr_2020"].to_numpy(float))
-        self.city_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 1]))
 
         # --- labour market ----------------------------------------------------
         cen = take_census(self.people, 0, C)
@@ -142,12 +148,13 @@ class MigrationModel(mesa.Model):
         self.roc_rent = housing.initial_rent(np.array([roc["house_price_cny_m2"]]), cfg.housing)[0]
         self.roc_wage_level = roc["wage_cny_year"] / 12.0
 
-        # --- public services and policies (baseline: none) -------------------
+        # --- public services and policies (the scenario's policy cards) -------
         dec = cfg.decisions
         self.school_access = np.full(J, dec.migrant_school_access.value)
         self.childcare = np.full(J, dec.childcare_places_per_1000.value)
         self.subsidy = np.zeros((decisions.N_TYPES, J))
         self.subsidy_spend = np.zeros(C)
+        self.policy = PolicyEngine(self)  # no cards: every hook is a no-op
 
         # --- records ---------------------------------------------------------
         start_y, start_m = map(int, cfg.start.split("-"))
@@ -181,68 +188,82 @@ class MigrationModel(mesa.Model):
             demography.age_cohorts(self.cohorts)
             self.cohorts.retirees += retired[:C] * scale  # retire where they live
         dead, born = demography.deaths_and_births(
-            P.city, P.age, P.female, P.children, self.mortality, self.fertility, scale, key("death"), key("birth"), C)
-        deaths += dead[:C] + demography.cohort_deaths(self.cohorts, cfg.demography, self.city_rng)
+            P.city, P.age, P.female, P.children, self.mortality, self.policy.fertility(), scale, key("death"),
+            key("birth"), C)
+        deaths += dead[:C] + demography.cohort_deaths(self.cohorts, cfg.demography, self.city_rng("cohort_deaths"))
         births += born
         self.cohorts.minors[:, 0] += born
         if calendar_month == 9:
             flows += self._school_leavers()
+        counted = flows.copy()  # moves already in the census below
         if calendar_month == 7:
-            cols, graduates = demography.graduate_cohort(self.cohorts, scale, self.city_rng, self.month)
+            cols, graduates = demography.graduate_cohort(self.cohorts, scale, self.city_rng("graduates"), self.month)
             P.append(**cols)
         cen = take_census(P, self.month, C)
 
         # 2. labour demand ----------------------------------------------------
         lab = cfg.labour
-        employed = cen["employed"].astype(float)
+        employed = self.policy.by_workplace(cen["employed"].astype(float))  # commuters count where they work
         labour.expire_vacancies(self.jobs, employed * scale, lab.initial_vacancy_rate.value, lab.vacancy_expiry_month.value)
-        labour.update_jobs(self.jobs, self.job_shock, lab, self.city_rng)
+        labour.update_jobs(self.jobs, self.job_shock, lab, self.city_rng("job_shocks"))
+        self.policy.labour_demand()  # job programmes: cluster jobs, minimum wage
         excess = np.maximum(employed - self.jobs / scale, 0)
         layoff = np.where(employed > 0, excess / np.maximum(employed, 1), 0.0)
+        layoff = self.policy.lend_idle_workers(employed, layoff)  # shared employment: lend, not lay off
 
         # 3. separations ------------------------------------------------------
         sector_wage = labour.sector_wage_levels(self.wage_level)
-        sep = labour.separate(P.city, P.status, P.wage, P.education, layoff, lab.separation_rate_month.value,
-                              lab.on_the_job_search_month.value, sector_wage, C, key("separation"), key("ojs"))
+        sep = labour.separate(self.policy.work_city(), P.status, P.wage, P.education, layoff,  # commuters: workplace
+                              lab.separation_rate_month.value, lab.on_the_job_search_month.value, sector_wage, C,
+                              key("separation"), key("ojs"))
         employed -= sep
 
         # 4. search and matching ---------------------------------------------
-        seekers = cen["unemployed"][:C] + sep.sum(1)
+        seekers = cen["unemployed"][:C] + sep.sum(1) + self.policy.commuter_separations()
         vacancies = np.maximum(self.jobs / scale - employed, 0)
-        hires_expected = labour.matches(self.mu, seekers, vacancies.sum(1), lab.matching_elasticity.value)
+        mu = self.policy.matching_efficiency(self.mu)  # shared-employment platform: faster matching
+        hires_expected = labour.matches(mu, seekers, vacancies.sum(1), lab.matching_elasticity.value)
         p_meet = np.where(seekers > 0, hires_expected / np.maximum(seekers, 1), 0.0)
         rows = labour.select_seekers(P.city, P.status, p_meet, C, key("meet"))
         hires = labour.assign_jobs(rows, P.city, P.status, P.wage, P.education, vacancies, sector_wage,
                                    self.min_wage, key("hire"))
         employed += hires
-        self.job_finding = np.where(seekers > 0, hires.sum(1) / np.maximum(seekers, 1), 0.0)
-        unemployed = np.maximum(seekers - hires.sum(1), 0)
+        found = hires.sum(1) + self.policy.search(seekers - hires.sum(1), vacancies, employed, sector_wage, p_meet,
+                                                  flows)  # campus job fairs, metro-wide platform
+        self.job_finding = np.where(seekers > 0, found / np.maximum(seekers, 1), 0.0)
+        unemployed = np.maximum(seekers - found, 0)
 
         # 5. migration decisions ---------------------------------------------
+        self.policy.decision_terms()  # subsidies, subsidised-housing chances, public services
         move_flows, jobled = self._migrate(cen, employed, unemployed, vacancies, sector_wage)
         flows += move_flows
+        self.policy.after_moves()  # movers' commutes end; hukou settlement
 
         # 6. housing ----------------------------------------------------------
         hou = cfg.housing
         self.stock *= (1 + hou.housing_stock_growth_year.value) ** (1 / 12)
-        demand = self.city_population(take_census(P, self.month, C)).astype(float)
+        # residents after this month's moves: the census before them plus net arrivals
+        after = flows - counted
+        demand = (self.city_population(cen) + after[:, :C].sum(0) - after[:C, :].sum(1)).astype(float)
         self.rent = housing.update_rents(self.rent, self.rent0, demand, self.stock, self.demand0, self.stock0, hou)
+        self.policy.before_purchases()  # home-purchase subsidies: who qualifies, subsidy-induced purchases
         housing.buy_homes(P.city, P.status, P.housing, P.age, P.months_in_city, hou.buy_hazard_month.value, C,
                           key("buy"))
+        self.policy.subsidised_housing()  # affordable rental housing, talent apartments: queues, allocation
 
         # 7. wages ------------------------------------------------------------
         tight = vacancies.sum(1) / np.maximum(unemployed, 1)
         new_level = labour.wage_level_update(self.wage_level, tight, self.tight0, lab, self.min_wage)
-        labour.index_wages(P.city, P.status, P.wage, new_level / self.wage_level, self.min_wage, C)
+        wage_factor = new_level / self.wage_level  # incumbents' wages follow, at month end (step 9)
         self.wage_level = new_level
         self.roc_wage_level *= (1 + lab.wage_growth_year.value) ** (1 / 12)
 
-        # 8. policies (baseline: none in force) -------------------------------
-        self.subsidy_spend = np.zeros(C)
+        # 8. policies: payments booked per card and city ---------------------
+        self.subsidy_spend = self.policy.pay(births)
 
-        # 9. record -------------------------------------------------------------
-        P.months_in_city[:] = np.minimum(P.months_in_city.astype(np.int32) + 1, 32000)
-        P.compact()
+        # 9. month end and record ----------------------------------------------
+        labour.index_wages(P.city, P.status, P.wage, P.months_in_city, wage_factor, self.min_wage, C)
+        P.compact(min_share=0.02)  # dead rows (city -1) are skipped until they are 2%
         cen = take_census(P, self.month, C)
         self.month_flows = flows
         self.month_record = self._record(cen, births=births, deaths=deaths, graduates=graduates, jobled=jobled)
@@ -251,12 +272,22 @@ class MigrationModel(mesa.Model):
         self.timings["step_s"] += time.perf_counter() - t0
 
     # ------------------------------------------------------------- sub-steps
+    def city_rng(self, stream: str) -> np.random.Generator:
+        """A generator for one city-level draw of this month (job shocks, cohort deaths, ...).
+
+        Each use has its own stream, seeded by (seed, month, name), so a policy
+        that changes one draw leaves every other draw as it was: common random
+        numbers between a policy run and its baseline.
+        """
+        return np.random.default_rng([self.seed, self.month, zlib.crc32(stream.encode())])
+
     def _school_leavers(self) -> np.ndarray:
         """September: 18-year-olds go to university (here or the rest of China) or to work."""
         cfg, C, scale = self.config, self.C, self.scale
         dem = cfg.demography
         study, roc_persons, workers, roc_agents = demography.school_leavers(
-            self.cohorts, self.cities["province"].to_numpy(), dem, scale, self.city_rng, self.graduates_per_year)
+            self.cohorts, self.cities["province"].to_numpy(), dem, scale, self.city_rng("school_leavers"),
+            self.graduates_per_year)
         flows = np.zeros((self.J, self.J), np.int64)
         flows[:C, :C] += study
         np.fill_diagonal(flows, 0)
@@ -265,9 +296,11 @@ class MigrationModel(mesa.Model):
         voc = dem.vocational_share_of_non_tertiary.value
         inactive = 0.5 * (dem.inactive_share_women.value + dem.inactive_share_men.value)
         if workers.sum():
-            self.people.append(**demography.new_school_leaver_agents(workers, home, home, voc, inactive, self.city_rng, self.month))
+            self.people.append(**demography.new_school_leaver_agents(workers, home, home, voc, inactive,
+                                                                     self.city_rng("new_workers"), self.month))
         if roc_agents.sum():
-            cols = demography.new_school_leaver_agents(roc_agents, np.full(C, C), home, voc, 0.0, self.city_rng,
+            cols = demography.new_school_leaver_agents(roc_agents, np.full(C, C), home, voc, 0.0,
+                                                       self.city_rng("students_away"),
                                                        self.month, education=3)
             self.people.append(**cols)
         return flows
@@ -286,14 +319,16 @@ class MigrationModel(mesa.Model):
         origin_share = cen["origin_city"] / np.maximum(residents[None, :], 1)
         EA, EB, EN, EH, ret, net = decisions.utility_tables(
             dec, wage_level, p_emp, rent, self.subsidy, self.school_access, self.childcare, self.hours,
-            self.cross_province, origin_share)
+            self.cross_province, origin_share, residents * scale)
+        by_age = decisions.hazard_by_age(dec.consider_base_month.value, dec.consider_young_factor.value,
+                                         dec.consider_old_factor.value)
         rows = decisions.select_considerers(
-            P.city, P.status, P.age, P.children, P.housing, P.grad_month, self.month,
-            dec.consider_base_month.value, dec.consider_unemployed_factor.value, dec.consider_young_factor.value,
-            dec.consider_old_factor.value, dec.consider_children_factor.value, dec.consider_owner_factor.value,
-            C, key("consider"))
+            P.city, P.status, P.age, P.children, P.housing, P.grad_month, self.month, by_age,
+            dec.consider_unemployed_factor.value, dec.consider_children_factor.value,
+            dec.consider_owner_factor.value, C, key("consider"))
         stay, ktype = decisions.stay_factors(rows, P, self.month, net, rent, self.subsidy, dec.beta_income.value,
-                                             dec.income_floor_share.value, wage_level, p_emp)
+                                             dec.income_floor_share.value, wage_level, p_emp,
+                                             rent_share=self.policy.rent_share(rows))
         dest = decisions.choose_destinations(rows, ktype, P.city, P.hukou_city, P.origin_city, stay,
                                              EA, decisions.pair_table(EB, EN), EH, ret, key("choose"))
         # returns from the rest of China, to the hukou city
@@ -357,6 +392,7 @@ class MigrationModel(mesa.Model):
             "job_led_arrivals": z if jobled is None else jobled,
             "arrivals_from_outside": f[C, :C],
             "departures_to_outside": f[:C, C],
+            **self.policy.city_record(),  # commuters_out, commuters_in, subsidised_tenants
         }
 
     def _update_city_agents(self) -> None:
@@ -383,6 +419,15 @@ class MigrationModel(mesa.Model):
     def city_frame(self) -> pd.DataFrame:
         """``city_month`` table: one row per (month, city), counts in persons."""
         return self.recorder.city_frame()
+
+    def policy_frame(self) -> pd.DataFrame:
+        """``policy_month`` table: one row per (month, policy card, city): beneficiaries
+        (persons), spend_cny, units, and queue / commuting columns where they apply."""
+        return self.policy.frame()
+
+    def policy_totals(self) -> dict:
+        """Spend and beneficiaries of each policy card over the run (for run.json)."""
+        return self.policy.totals()
 
     def flows_frame(self) -> pd.DataFrame:
         """``flows`` table: one row per (month, origin, destination) with movers > 0."""

@@ -13,6 +13,7 @@ education : 0 below high school, 1 high school / secondary vocational,
 status    : 0..3 employed in sector (see ``SECTORS``), -1 unemployed, -2 inactive
 housing   : 0 market renter, 1 subsidised tenant, 2 owner
 city      : 0..C-1 simulated cities, C = rest of China (emigrants), -1 removed
+subsidy_months_left : living subsidy (policies): 0 never enrolled, >0 months left, -1 used or forfeited
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ RENTER, SUBSIDISED, OWNER = 0, 1, 2
 MINOR_AGES = 19  # buckets 0..17 and 18 = school leavers not yet placed
 RETIREE_AGE0, RETIREE_AGES = 55, 46  # buckets 55..100
 
-#: (name, dtype) of every per-agent column; ~26 bytes an agent
+#: (name, dtype) of every per-agent column; ~33 bytes an agent
 COLUMNS = (
     ("age", np.int8),
     ("female", np.int8),
@@ -45,6 +46,13 @@ COLUMNS = (
     ("uni_city", np.int16),
     ("subsidy_months_left", np.int16),
     ("wage", np.float32),
+    # policy state (migrants.policy; all 0 = none): living-subsidy card, flags (bit 0: home-purchase
+    # subsidy used), subsidised-unit card (+k queued, -k housed), month queued/housed, work city + 1
+    ("subsidy_card", np.int8),
+    ("policy_flags", np.int8),
+    ("unit_card", np.int8),
+    ("unit_since", np.int16),
+    ("commute_to", np.int16),
 )
 
 
@@ -92,11 +100,16 @@ class Population:
         self.n += k
         return rows
 
-    def compact(self) -> int:
-        """Drop rows whose ``city`` is -1; return how many were dropped."""
+    def compact(self, min_share: float = 0.0) -> int:
+        """Drop rows whose ``city`` is -1; return how many were dropped.
+
+        With ``min_share`` > 0 nothing happens until at least that share of the
+        rows is dead: every kernel skips ``city < 0``, and rewriting all columns
+        for a few deaths a month would cost more than the month's other passes.
+        """
         keep_n = _compact_order(self._cols["city"][: self.n])
         removed = self.n - keep_n
-        if removed:
+        if removed and removed >= min_share * self.n:
             city = self._cols["city"][: self.n]
             # `city` is the mask, so it is compacted last
             for name, a in self._cols.items():
@@ -104,7 +117,8 @@ class Population:
                     _compact_column(a[: self.n], city)
             _compact_column(city, city)
             self.n = keep_n
-        return removed
+            return removed
+        return 0
 
 
 @njit(cache=True)

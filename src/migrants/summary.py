@@ -24,9 +24,10 @@ def city_summary(city_month: pd.DataFrame) -> pd.DataFrame:
     out["births"] = g["births"].sum()
     out["deaths"] = g["deaths"].sum()
     out["unemployment_rate_end"] = end["unemployment_rate"]
-    grads = g["graduates"].sum()
+    grads = g["graduates"].sum().reindex(out.index)
+    stayed = g["graduates_stayed"].sum().reindex(out.index)
     out["graduates"] = grads
-    out["graduate_retention"] = np.where(grads > 0, g["graduates_stayed"].sum() / grads.where(grads > 0, 1), np.nan)
+    out["graduate_retention"] = (stayed / grads.where(grads > 0)).to_numpy()
     return out.fillna({"net_migration": 0, "births": 0, "deaths": 0, "graduates": 0})
 
 
@@ -37,8 +38,8 @@ def province_summary(city_month: pd.DataFrame) -> pd.DataFrame:
     p = cs.groupby("province", sort=False)[["population_start", "population_end", "net_migration", "births", "deaths", "graduates"]].sum()
     p["change_pct"] = 100 * (p["population_end"] / p["population_start"] - 1)
     p["unemployment_rate_end"] = lf["unemployed"] / (lf["unemployed"] + lf["employed"])
-    stayed = city_month.groupby("province")["graduates_stayed"].sum()
-    p["graduate_retention"] = np.where(p["graduates"] > 0, stayed / p["graduates"].where(p["graduates"] > 0, 1), np.nan)
+    stayed = city_month.groupby("province")["graduates_stayed"].sum().reindex(p.index)
+    p["graduate_retention"] = stayed / p["graduates"].where(p["graduates"] > 0)
     return p
 
 

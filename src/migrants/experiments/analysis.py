@@ -1,0 +1,289 @@
+"""Statistics of a finished (or partly finished) sweep, as tables.
+
+``analyse(summary, manifest)`` returns a dict of DataFrames:
+
+* ``arms``: per arm and KPI, n, mean, sd and a t confidence interval;
+* ``rankings``: per KPI, the best arm (highest, or lowest for unemployment and
+  spend), its interval, and ``p_best``: the share of replicates in which it was
+  the best arm or tied for best (with common random numbers, a paired comparison);
+* ``contrasts``: per arm and KPI, the paired difference to the baseline arm
+  (same replicate = same random numbers) with its interval;
+* ``main_effects`` and ``interactions``: mean KPI per factor level (and per
+  pair of levels), the effect against the grand mean and the two-way
+  interaction residual (cell - row - column + grand mean); numeric factors
+  with many values are cut into quartiles;
+* ``sobol`` (Saltelli designs): first-order S1 and total ST indices with
+  bootstrap intervals (``sobol_s2`` with second order), from the mean over
+  replicates of each design point;
+* ``morris`` (Morris designs): mu, mu* and sigma of the elementary effects;
+* ``frontier``: per arm, extra spend and population gain against the baseline
+  arm, cost per extra resident, and whether the arm is on the
+  cost-effectiveness frontier (no other arm gains more for less).
+
+``notes`` (a list of strings) says what was skipped and why.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+LOWER_IS_BETTER = {"unemployment_rate_last12", "subsidy_spend_cny"}
+MAX_LEVELS = 6  # numeric factors with more distinct values are cut into quartiles
+BASELINE_POINT = -1
+
+
+def t_interval(x: np.ndarray, confidence: float) -> tuple[float, float, float, float, int]:
+    """mean, sd, low, high, n of a sample (NaN interval with fewer than 2 values)."""
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    if n == 0:
+        return np.nan, np.nan, np.nan, np.nan, 0
+    mean = float(x.mean())
+    if n < 2:
+        return mean, np.nan, np.nan, np.nan, n
+    sd = float(x.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / np.sqrt(n)
+    return mean, sd, mean - half, mean + half, n
+
+
+def _stat_rows(groups, kpis, confidence, keys: dict) -> list[dict]:
+    rows = []
+    for k in kpis:
+        m, sd, lo, hi, n = t_interval(groups[k].to_numpy(), confidence)
+        rows.append({**keys, "kpi": k, "n": n, "mean": m, "sd": sd, "ci_low": lo, "ci_high": hi})
+    return rows
+
+
+def arm_stats(summary: pd.DataFrame, kpis: list[str], confidence: float) -> pd.DataFrame:
+    rows = []
+    for (arm, point), g in summary.groupby(["arm", "point"], sort=False):
+        rows += _stat_rows(g, kpis, confidence, {"arm": arm, "point": int(point)})
+    return pd.DataFrame(rows)
+
+
+def rankings(summary: pd.DataFrame, arms: pd.DataFrame, kpis: list[str]) -> pd.DataFrame:
+    rows = []
+    for k in kpis:
+        a = arms[arms["kpi"] == k].dropna(subset=["mean"])
+        if a.empty:
+            continue
+        low = k in LOWER_IS_BETTER
+        best = a.loc[a["mean"].idxmin() if low else a["mean"].idxmax()]
+        wide = summary.pivot_table(index="replicate", columns="arm", values=k, aggfunc="first").dropna()
+        p_best = np.nan
+        if len(wide) and best["arm"] in wide.columns and wide.shape[1] > 1:
+            top = wide.min(axis=1) if low else wide.max(axis=1)
+            p_best = float((wide[best["arm"]] == top).mean())  # ties count as best
+        rows.append({"kpi": k, "direction": "lower" if low else "higher", "best_arm": best["arm"],
+                     "mean": best["mean"], "ci_low": best["ci_low"], "ci_high": best["ci_high"],
+                     "p_best": p_best, "replicates_compared": len(wide), "arms": len(a)})
+    return pd.DataFrame(rows)
+
+
+def contrasts(summary: pd.DataFrame, kpis: list[str], confidence: float) -> pd.DataFrame:
+    base = summary[summary["point"] == BASELINE_POINT].set_index("replicate")
+    rows = []
+    for (arm, point), g in summary[summary["point"] != BASELINE_POINT].groupby(["arm", "point"], sort=False):
+        g = g.set_index("replicate")
+        common = g.index.intersection(base.index)
+        for k in kpis:
+            d = (g.loc[common, k] - base.loc[common, k]).to_numpy(float)
+            m, sd, lo, hi, n = t_interval(d, confidence)
+            rows.append({"arm": arm, "point": int(point), "kpi": k, "n_pairs": n, "base_mean": base.loc[common, k].mean(),
+                         "arm_mean": g.loc[common, k].mean(), "difference": m, "sd": sd, "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows)
+
+
+def factor_levels_column(design: pd.DataFrame, name: str) -> pd.Series:
+    """The factor as levels: its values, or quartile bins of a many-valued numeric factor."""
+    col = design[name]
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col) and col.nunique() > MAX_LEVELS:
+        return pd.qcut(col.astype(float), 4, duplicates="drop").astype(str)
+    return col.astype(str)
+
+
+def main_effects(design: pd.DataFrame, factors: list[str], kpis: list[str], confidence: float) -> pd.DataFrame:
+    rows = []
+    for f in factors:
+        lv = factor_levels_column(design, f)
+        for k in kpis:
+            grand = design[k].mean()
+            for level, g in design.groupby(lv, sort=True):
+                m, sd, lo, hi, n = t_interval(g[k].to_numpy(), confidence)
+                rows.append({"factor": f, "level": level, "kpi": k, "n": n, "mean": m, "ci_low": lo, "ci_high": hi,
+                             "effect": m - grand})
+    return pd.DataFrame(rows)
+
+
+def interactions(design: pd.DataFrame, factors: list[str], kpis: list[str]) -> pd.DataFrame:
+    rows = []
+    lv = {f: factor_levels_column(design, f) for f in factors}
+    for i, a in enumerate(factors):
+        for b in factors[i + 1:]:
+            for k in kpis:
+                cell = design.groupby([lv[a], lv[b]])[k].agg(["mean", "count"])
+                grand = design[k].mean()
+                ra = design.groupby(lv[a])[k].mean()
+                rb = design.groupby(lv[b])[k].mean()
+                for (la, lb), r in cell.iterrows():
+                    rows.append({"factor_a": a, "level_a": la, "factor_b": b, "level_b": lb, "kpi": k,
+                                 "n": int(r["count"]), "mean": r["mean"],
+                                 "interaction": r["mean"] - ra[la] - rb[lb] + grand})
+    return pd.DataFrame(rows)
+
+
+def _point_means(design: pd.DataFrame, k: str, n_points: int) -> np.ndarray | None:
+    y = design.groupby("point")[k].mean().reindex(range(n_points))
+    return None if y.isna().any() else y.to_numpy(float)
+
+
+def sobol_indices(design: pd.DataFrame, manifest: dict, kpis: list[str], confidence: float, notes: list[str]):
+    from SALib.analyze import sobol
+
+    d = manifest["design"]
+    spec_d = manifest["spec"]["design"]
+    problem, P = _problem(d), len(d["points"])
+    rows, rows2 = [], []
+    for k in kpis:
+        y = _point_means(design, k, P)
+        if y is None:
+            notes.append(f"Sobol indices of {k}: skipped, some design points have no finished run")
+            continue
+        if np.ptp(y) == 0:
+            notes.append(f"Sobol indices of {k}: skipped, the KPI does not vary")
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            si = sobol.analyze(problem, y, calc_second_order=spec_d["second_order"], conf_level=confidence,
+                               seed=manifest["root_seed"])
+        for j, f in enumerate(problem["names"]):
+            rows.append({"kpi": k, "factor": f, "S1": si["S1"][j], "S1_conf": si["S1_conf"][j],
+                         "ST": si["ST"][j], "ST_conf": si["ST_conf"][j]})
+        if spec_d["second_order"]:
+            for a in range(len(problem["names"])):
+                for b in range(a + 1, len(problem["names"])):
+                    rows2.append({"kpi": k, "factor_a": problem["names"][a], "factor_b": problem["names"][b],
+                                  "S2": si["S2"][a, b], "S2_conf": si["S2_conf"][a, b]})
+    return pd.DataFrame(rows), pd.DataFrame(rows2)
+
+
+def morris_indices(design: pd.DataFrame, manifest: dict, kpis: list[str], confidence: float, notes: list[str]):
+    from SALib.analyze import morris
+
+    d = manifest["design"]
+    problem, P = _problem(d), len(d["points"])
+    X = np.array([p["unit"] for p in d["points"]], float)
+    rows = []
+    for k in kpis:
+        y = _point_means(design, k, P)
+        if y is None:
+            notes.append(f"Morris indices of {k}: skipped, some design points have no finished run")
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            si = morris.analyze(problem, X, y, num_levels=manifest["spec"]["design"]["levels"],
+                                conf_level=confidence, seed=manifest["root_seed"])
+        for j, f in enumerate(problem["names"]):
+            rows.append({"kpi": k, "factor": f, "mu": si["mu"][j], "mu_star": si["mu_star"][j],
+                         "sigma": si["sigma"][j], "mu_star_conf": si["mu_star_conf"][j]})
+    return pd.DataFrame(rows)
+
+
+def _problem(d: dict) -> dict:
+    p = d["problem"]
+    return {"num_vars": p["num_vars"], "names": list(p["names"]), "bounds": [list(b) for b in p["bounds"]]}
+
+
+def frontier(arms: pd.DataFrame, con: pd.DataFrame | None, pop_kpi: str, spend_kpi: str,
+             grads_kpi: str | None) -> pd.DataFrame:
+    """Cost-effectiveness per arm; ``on_frontier``: no arm (nor the baseline) gains more for less."""
+    if con is not None and len(con):
+        def pick(k, what):
+            c = con[con["kpi"] == k].set_index("arm")
+            return c[what]
+        arm_names = list(dict.fromkeys(con["arm"]))
+        df = pd.DataFrame(index=pd.Index(arm_names, name="arm"))
+        df["spend_extra"] = pick(spend_kpi, "difference")
+        df["spend_extra_ci_low"], df["spend_extra_ci_high"] = pick(spend_kpi, "ci_low"), pick(spend_kpi, "ci_high")
+        df["population_gain"] = pick(pop_kpi, "difference")
+        df["population_gain_ci_low"], df["population_gain_ci_high"] = pick(pop_kpi, "ci_low"), pick(pop_kpi, "ci_high")
+        if grads_kpi:
+            df["graduates_stayed_gain"] = pick(grads_kpi, "difference")
+        origin = (0.0, 0.0)  # the baseline arm itself
+    else:
+        a = arms[arms["point"] != BASELINE_POINT]
+        arm_names = list(dict.fromkeys(a["arm"]))
+        df = pd.DataFrame(index=pd.Index(arm_names, name="arm"))
+        df["spend_extra"] = a[a["kpi"] == spend_kpi].set_index("arm")["mean"]
+        df["population_gain"] = a[a["kpi"] == pop_kpi].set_index("arm")["mean"]
+        origin = None
+    gain, spend = df["population_gain"].to_numpy(float), df["spend_extra"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df["cost_per_extra_resident"] = np.where(gain > 0, spend / gain, np.nan)
+    df["on_frontier"] = _pareto(spend, gain, origin)
+    return df.reset_index()
+
+
+def _pareto(spend: np.ndarray, gain: np.ndarray, origin) -> np.ndarray:
+    """Not dominated: no other point (nor ``origin``) with spend <= and gain >=, one strictly."""
+    n = len(spend)
+    ok = np.isfinite(spend) & np.isfinite(gain)
+    out = np.zeros(n, bool)
+    pts = [(spend[i], gain[i]) for i in range(n)] + ([origin] if origin else [])
+    for i in np.flatnonzero(ok):
+        s, g = spend[i], gain[i]
+        out[i] = not any((s2 <= s and g2 >= g and (s2 < s or g2 > g)) for s2, g2 in pts
+                         if np.isfinite(s2) and np.isfinite(g2))
+    return out
+
+
+def analyse(summary: pd.DataFrame, manifest: dict) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """All tables of the module docstring, and notes on what was skipped."""
+    spec = manifest["spec"]
+    conf = spec["analysis"]["confidence"]
+    kpis = [k for k in manifest["kpi_columns"] if k in summary.columns]
+    factors = manifest["design"]["factors"]
+    notes: list[str] = []
+    planned = len(manifest["runs"])
+    if len(summary) < planned:
+        notes.append(f"{len(summary)} of {planned} runs finished; statistics use the finished runs only")
+    out: dict[str, pd.DataFrame] = {}
+    if summary.empty:
+        notes.append("no finished runs")
+        return out, notes
+    out["arms"] = arm_stats(summary, kpis, conf)
+    out["rankings"] = rankings(summary, out["arms"], kpis)
+    has_base = (summary["point"] == BASELINE_POINT).any()
+    con = None
+    if has_base:
+        con = out["contrasts"] = contrasts(summary, kpis, conf)
+    elif manifest.get("baseline"):
+        notes.append("the baseline arm has no finished run: no contrasts")
+    else:
+        notes.append("no baseline arm in the spec: no policy-minus-baseline contrasts; the frontier uses levels")
+    design = summary[summary["point"] != BASELINE_POINT]
+    if len(design):
+        out["main_effects"] = main_effects(design, factors, kpis, conf)
+        if len(factors) > 1:
+            out["interactions"] = interactions(design, factors, kpis)
+        dtype = manifest["design"]["type"]
+        if dtype == "sobol":
+            out["sobol"], s2 = sobol_indices(design, manifest, kpis, conf, notes)
+            if len(s2):
+                out["sobol_s2"] = s2
+        elif dtype == "morris":
+            out["morris"] = morris_indices(design, manifest, kpis, conf, notes)
+        else:
+            notes.append(f"{dtype} design: no Sobol or Morris indices (use design type sobol or morris)")
+        pop, spend = spec["analysis"]["population_kpi"], spec["analysis"]["spend_kpi"]
+        grads = "graduates_stayed" if "graduates_stayed" in kpis else None
+        if spend is None:
+            notes.append("analysis.spend_kpi is null: no cost-effectiveness frontier")
+        else:
+            out["frontier"] = frontier(out["arms"], con, pop, spend, grads)
+    return out, notes

@@ -1,0 +1,73 @@
+"""What a worker process does for one run: build the model, run it, return its KPIs.
+
+The function is importable by name (``migrants.experiments.worker.run_task``),
+so loky, Dask and Ray workers can unpickle it, and it returns a small table,
+never a model.  Any exception is caught here and returned with its traceback,
+so one failing run never stops a sweep.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import traceback
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass
+class RunTask:
+    run_id: str
+    scenario: str  # absolute path or scenario name
+    overrides: dict
+    seed: int
+    groups: list[str]
+    provinces: list[str]
+    granularity: str = "final"
+    threads: int | None = None  # numba threads for this run (None: leave as is)
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    table: pd.DataFrame | None = None
+    model_s: float = 0.0
+    worker: str = ""
+    error_type: str | None = None
+    error: str | None = None
+    traceback: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error_type is None
+
+
+def _set_threads(n: int | None) -> None:
+    if n is None:
+        return
+    import numba
+
+    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
+
+
+def run_task(task: RunTask) -> RunResult:
+    """Run one (design point, replicate); never raises."""
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    t0 = time.perf_counter()
+    try:
+        _set_threads(task.threads)
+        from migrants import MigrationModel
+
+        from .kpis import compute_kpis, metro_cities
+
+        model = MigrationModel(scenario=task.scenario, rng=task.seed, overrides=dict(task.overrides))
+        model.run()
+        model_s = time.perf_counter() - t0
+        table = compute_kpis(model.city_frame(), metro_cities(model.cities), task.groups, task.provinces,
+                             task.granularity)
+        return RunResult(task.run_id, table=table, model_s=model_s, worker=worker)
+    except Exception as e:  # noqa: BLE001 - recorded in errors.parquet, the sweep goes on
+        return RunResult(task.run_id, model_s=time.perf_counter() - t0, worker=worker,
+                         error_type=type(e).__name__, error=str(e), traceback=traceback.format_exc())

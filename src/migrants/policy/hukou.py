@@ -1,0 +1,114 @@
+"""Hukou (household registration) rules and public services (seed 003; seed 004 for childcare).
+
+Settlement
+    ``zero_threshold``: a resident of a target city whose hukou is elsewhere and
+    who meets the card's eligibility (e.g. graduates only) may settle;
+    ``points``: only if ``per_year_in_city x years + per_education_level x
+    education code + employed x [works] + owner x [owns] >= threshold``;
+    ``closed``: nobody settles; no ``rule``: the card leaves settlement alone
+    (a public-services card).  Qualifying residents settle at
+    ``take_up_month`` a month (own stream): settling is a choice, and seed 003
+    notes weak willingness where housing, schooling and insurance do not
+    follow.  A settler's ``hukou_city`` becomes the city; from then on the
+    city is their hukou city in the destination utility (``hukou_value`` and
+    full schooling for their children), and hukou-gated benefits (cards with
+    ``eligibility: {hukou: local}``) apply to them.  ``quota`` caps settlers.
+Public services
+    ``migrant_school_access`` (share of migrants' children in public schools)
+    and ``childcare_places_per_1000`` replace the scenario's values in the
+    target cities while the card is in force (schedules allowed, e.g. 3.2
+    places in 2023 rising to 4.5 by 2025).  They enter the utility of people
+    with children.  Costs: ``school_cost_cny_per_pupil_month`` for each
+    migrant child newly admitted (access above the scenario's value x migrant
+    children) and ``childcare_cost_cny_per_place_month`` for places above the
+    scenario's value.
+
+Two hukou cards may not set the same thing for the same city in the same
+month (an error at load time), so the outcome never depends on the order of
+cards.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError
+from .base import Lever, by_city
+from .cards import HukouCard
+from .eligibility import ration, take_first, uniforms_at
+
+
+class HukouLever(Lever):
+    kind = "hukou"
+
+    def __init__(self, engine, card: HukouCard, idx, cards):
+        super().__init__(engine, card, idx, cards)
+
+    def settle(self) -> None:
+        card = self.card
+        if not self.active or card.rule in (None, "closed"):
+            return
+        e, P, C, scale = self.e, self.e.P, self.e.C, self.e.scale
+        rows = np.flatnonzero(self.lut[P.city] & (P.hukou_city != P.city))
+        if rows.size == 0:
+            return
+        rows = rows[self.eligible(rows)]
+        if card.rule == "points":
+            pt = card.points
+            score = (pt.per_year_in_city * P.months_in_city[rows] / 12.0
+                     + pt.per_education_level * P.education[rows]
+                     + pt.employed * (P.status[rows] >= 0) + pt.owner * (P.housing[rows] == 2))
+            rows = rows[score >= pt.threshold]
+        rows = rows[uniforms_at(self.key("settle"), rows) < card.take_up_month.value]
+        q = self.quota_left_agents()
+        if rows.size > q:
+            rows = rows[take_first(int(q), uniforms_at(self.key("quota"), rows))]
+        cost = np.full(rows.size, card.cost_cny_per_settler * scale)
+        rows = rows[ration(cost, uniforms_at(self.key("budget"), rows), self.budget_left)]
+        P.hukou_city[rows] = P.city[rows]
+        self.newly += rows.size * scale
+        c = P.city[rows]
+        self.book(beneficiaries=by_city(c, C) * scale, spend_cny=by_city(c, C) * scale * card.cost_cny_per_settler)
+
+    def services(self, school: np.ndarray, childcare: np.ndarray) -> None:
+        """Set this month's values in the target cities (arrays of length J)."""
+        if not self.active:
+            return
+        C = self.e.C
+        if self.card.migrant_school_access is not None:
+            school[:C][self.target] = self.card.migrant_school_access.at(self.e.t)
+        if self.card.childcare_places_per_1000 is not None:
+            childcare[:C][self.target] = self.card.childcare_places_per_1000.at(self.e.t)
+
+    def pay(self, school, childcare, base_school, base_childcare, population) -> None:
+        card, e = self.card, self.e
+        if not self.active or not (card.school_cost_cny_per_pupil_month or card.childcare_cost_cny_per_place_month):
+            return
+        C, P = e.C, e.P
+        migrant_kids = by_city(P.city, C, np.where(P.hukou_city != P.city, P.children, 0)) * e.scale
+        extra_pupils = np.maximum(school[:C] - base_school[:C], 0) * migrant_kids * self.target
+        extra_places = np.maximum(childcare[:C] - base_childcare[:C], 0) * population / 1000.0 * self.target
+        spend = (extra_pupils * card.school_cost_cny_per_pupil_month
+                 + extra_places * card.childcare_cost_cny_per_place_month)
+        total = spend.sum()
+        if total > self.budget_left:
+            spend *= self.budget_left / total
+            self.halted = True
+        self.book(beneficiaries=extra_pupils + extra_places, spend_cny=spend, units=extra_places)
+
+
+def check_conflicts(levers: list[HukouLever], names) -> None:
+    """Two hukou cards may not set the same thing (settlement rule, school access,
+    childcare places) for one city in overlapping months."""
+    for a_i, a in enumerate(levers):
+        for b in levers[a_i + 1:]:
+            both = a.target & b.target
+            if not (both.any() and a.start_abs <= b.end_abs and b.start_abs <= a.end_abs):
+                continue
+            for field in ("rule", "migrant_school_access", "childcare_places_per_1000"):
+                if getattr(a.card, field) is not None and getattr(b.card, field) is not None:
+                    city = names[int(np.flatnonzero(both)[0])]
+                    raise ConfigError(
+                        f"policies: hukou cards {a.name!r} and {b.name!r} both set `{field}` for {city} in "
+                        f"overlapping months; expected at most one per city and month (give one an `end` or a "
+                        f"`start`, or list one in the other's `supersedes`)")

@@ -1,0 +1,106 @@
+"""``migrants viz [SCENARIO] [--host H] [--port P]``: serve the browser page.
+
+Runs ``solara run viz/app.py`` with the scenario passed in the environment
+variable ``MIGRANTS_VIZ_SCENARIO`` (a name in ``configs/scenarios`` or
+``configs/teaching``, or a YAML path).  The scenario is checked first, so a bad
+one ends with the usual one-paragraph message and exit code 2 instead of a
+broken page.
+
+The page's front-end files come from Solara's local asset cache (filled by
+``scripts/install_solara_assets.py``), so it works without internet access.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import ConfigError
+
+ENV_SCENARIO = "MIGRANTS_VIZ_SCENARIO"
+APP = Path(__file__).resolve().parents[2] / "viz" / "app.py"
+TEACHING_DIR = Path(__file__).resolve().parents[2] / "configs" / "teaching"
+
+
+def resolve_scenario(scenario: str | None) -> str | None:
+    """The scenario as the page will get it: a known name, a teaching preset's name, or an absolute path.
+
+    Raises ConfigError for a scenario that does not load.
+    """
+    from .config import SCENARIO_DIR, load_scenario, scenario_path
+
+    if scenario is None:
+        return None
+    p = Path(scenario)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        load_scenario(p)
+        return str(p.resolve())
+    if (SCENARIO_DIR / f"{scenario}.yaml").exists():
+        load_scenario(scenario_path(scenario))
+        return scenario
+    if (TEACHING_DIR / f"{scenario}.yaml").exists():
+        load_scenario(TEACHING_DIR / f"{scenario}.yaml")
+        return scenario
+    names = sorted(q.stem for q in SCENARIO_DIR.glob("*.yaml")) + sorted(
+        q.stem for q in TEACHING_DIR.glob("*.yaml") if q.stem != "lessons")
+    raise ConfigError(f"scenario {scenario!r}: no such file, and no scenario or teaching preset of that name "
+                      f"(known: {', '.join(names)})")
+
+
+def solara_command() -> list[str]:
+    exe = Path(sys.executable).parent / "solara"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "solara"]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def viz(
+        scenario: Optional[str] = typer.Argument(
+            None, help="Scenario or teaching preset to open with (name or YAML path); default: baseline."),
+        host: str = typer.Option("localhost", "--host", help="Address to serve on."),
+        port: int = typer.Option(8765, "--port", help="Port to serve on."),
+        open_browser: bool = typer.Option(False, "--open/--no-open", help="Open a browser tab."),
+        dev: bool = typer.Option(False, "--dev", help="Reload the page when viz/ files change (development)."),
+    ):
+        """Serve the browser page: watch and steer one run (Solara, Mesa's SolaraViz)."""
+        try:
+            resolved = resolve_scenario(scenario)
+        except ConfigError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2)
+        if not (1 <= port <= 65535):
+            typer.echo(f"error: --port {port}: expected a port number from 1 to 65535", err=True)
+            raise typer.Exit(2)
+        if not APP.exists():
+            typer.echo(f"error: the page {APP} is missing (is this a full checkout of the project?)", err=True)
+            raise typer.Exit(2)
+        env = dict(os.environ)
+        env.pop(ENV_SCENARIO, None)
+        if resolved:
+            env[ENV_SCENARIO] = resolved
+        # serve the front end from the local cache (the default, said here so an environment cannot turn it off)
+        env.setdefault("SOLARA_ASSETS_PROXY", "true")
+        env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
+        cmd = [*solara_command(), "run", str(APP), "--host", host, "--port", str(port)]
+        cmd.append("--open" if open_browser else "--no-open")
+        if not dev:
+            cmd.append("--production")
+        typer.echo(f"migrants viz: serving {resolved or 'baseline'} on http://{host}:{port}/  (Ctrl+C stops)", err=True)
+        proc = subprocess.Popen(cmd, env=env)
+        try:
+            code = proc.wait()
+        except KeyboardInterrupt:
+            proc.send_signal(signal.SIGINT)
+            try:
+                code = proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                code = proc.wait()
+            code = 0
+        raise typer.Exit(code)

@@ -1,0 +1,262 @@
+"""The model's page (viz/app.py) in headless Debian chromium.
+
+Uses the fixtures of conftest.py: ``browser`` and ``page`` (a fresh context
+whose requests to any non-loopback host are recorded and aborted).  One Solara
+server serves the page for the whole module (starting one costs ~10 s); every
+test opens its own browser session, hence its own model.
+
+What is checked: the page loads with every city of the baseline on the map,
+and clicking one shows its details;
+Step advances the month shown; Play then Pause; moving a lever and pressing
+Reset changes the model; the language toggle changes the labels; a preset
+loads its lesson; two tabs do not share a run.  ``test_ms_per_month`` measures
+the time from a click on Step to every map and chart drawn for the new month,
+for a teaching preset and for the default scenario, and prints both.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "viz" / "app.py"
+TEACHING = "wage_gap"
+TEACHING_TITLE = "Lesson: Two cities, one wage gap: expected-wage migration"
+LOAD_TIMEOUT = 120_000  # ms: the first page builds the baseline model (800k agents) and loads Vega
+
+# the speed targets of the issue; the assertions allow a loaded 2-core machine some slack
+TARGET_MS = {"teaching": 300, "default": 1000}
+SLACK = float(os.environ.get("MIGRANTS_VIZ_SPEED_SLACK", "3"))
+
+
+def _server_class():
+    """conftest's _Server (one server for the module; conftest's fixture starts one per test)."""
+    spec = importlib.util.spec_from_file_location("_viz_browser_conftest", Path(__file__).with_name("conftest.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod._Server
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    """The page served with its default scenario (the baseline)."""
+    log_dir = Path(tempfile.mkdtemp(prefix="viz-page-logs-"))
+    saved = os.environ.pop("MIGRANTS_VIZ_SCENARIO", None)
+    srv = _server_class()(APP, None, log_dir)
+    try:
+        srv.wait_ready(120)
+        yield srv.url
+    finally:
+        srv.stop()
+        if saved is not None:
+            os.environ["MIGRANTS_VIZ_SCENARIO"] = saved
+        shutil.rmtree(log_dir, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ helpers
+def open_page(page, url):
+    errors: list[str] = []
+    failed: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.set_viewport_size({"width": 1500, "height": 1100})
+    page.goto(url, wait_until="load", timeout=LOAD_TIMEOUT)
+    wait_drawn(page, 0, timeout=LOAD_TIMEOUT)
+    return errors, failed
+
+
+def month(page) -> int:
+    text = page.locator(".migrants-month").inner_text()
+    m = re.search(r"(\d+)", text)
+    assert m, text
+    return int(m.group(1))
+
+
+def wait_drawn(page, m: int, timeout: float = 60_000) -> None:
+    """Until the month shown is ``m`` and every map and chart has drawn month ``m``."""
+    page.wait_for_function(
+        """(m) => {
+            const badge = document.querySelector('.migrants-month');
+            const views = [...document.querySelectorAll('.migrants-vega')];
+            return badge && badge.textContent.match(/\\d+/)[0] === String(m)
+                && views.length >= 7 && views.every(v => v.dataset.stamp === String(m));
+        }""",
+        arg=m,
+        timeout=timeout,
+    )
+
+
+def svg_texts(page, name: str) -> list[str]:
+    return page.eval_on_selector_all(
+        f".migrants-vega[data-name={name}] svg text", "els => els.map(e => e.textContent)")
+
+
+def step(page) -> None:
+    page.get_by_role("button", name="Step").click()
+
+
+def load_preset(page, title: str) -> None:
+    """Choose a preset in the picker and wait until its model is on the page and drawn."""
+    page.locator(".migrants-preset-select").click()
+    page.get_by_role("option", name=title).click()
+    page.locator(".migrants-settings", has_text=title).wait_for(timeout=LOAD_TIMEOUT)
+    wait_drawn(page, 0)
+
+
+def slider(page, label: str):
+    return page.locator(".v-input", has_text=label).get_by_role("slider")
+
+
+# ------------------------------------------------------------------ tests
+def test_page_loads_with_every_city_on_the_map(base_url, page, network_log):
+    errors, failed = open_page(page, base_url)
+    from migrants import MigrationModel
+
+    names = MigrationModel(scenario="baseline", scale=100000).names  # 31 cities and the rest of China
+    shown = set(svg_texts(page, "map")) | set(svg_texts(page, "inset"))
+    missing = [n for n in names if n not in shown]
+    assert not missing, f"not on the map: {missing}"
+    assert page.locator(".migrants-month").inner_text().startswith("Month 0 of 120")
+    # clicking a city on the map shows its details
+    assert page.locator(".migrants-city-name").inner_text() == "Shenyang"
+    page.locator('.migrants-vega[data-name=map] svg path[aria-label*="City: Dalian;"]').click(force=True)
+    page.locator(".migrants-city-name", has_text="Dalian").wait_for(timeout=30_000)
+    page.wait_for_load_state("networkidle", timeout=30_000)
+    assert network_log.external == [], network_log.external
+    assert not failed, failed
+    assert not errors, errors
+
+
+def test_step_advances_the_month_shown(base_url, page):
+    open_page(page, base_url)
+    step(page)
+    wait_drawn(page, 1)
+    assert "Month 1 of 120 · 2020-12" in page.locator(".migrants-month").inner_text()
+    step(page)
+    wait_drawn(page, 2)
+    assert "2021-01" in page.locator(".migrants-month").inner_text()
+
+
+def test_play_then_pause(base_url, page):
+    open_page(page, base_url)
+    load_preset(page, TEACHING_TITLE)
+    page.get_by_role("button", name="▶").click()
+    page.wait_for_function("() => +document.querySelector('.migrants-month').textContent.match(/\\d+/)[0] >= 3",
+                           timeout=60_000)
+    page.get_by_role("button", name="❚❚").click()
+    page.get_by_role("button", name="▶").wait_for(timeout=30_000)
+    time.sleep(1.0)  # a month already under way when Pause was pressed still finishes
+    paused_at = month(page)
+    time.sleep(2.0)
+    assert month(page) == paused_at, "the run went on after Pause"
+    assert page.get_by_role("button", name="Step").is_enabled()
+
+
+def test_lever_and_reset_change_the_model(base_url, page):
+    open_page(page, base_url)
+    load_preset(page, TEACHING_TITLE)
+    settings = page.locator(".migrants-settings")
+    assert "Weight of expected income = 1.5" in settings.inner_text()
+    step(page)
+    wait_drawn(page, 1)
+    thumb = slider(page, "Weight of expected income")
+    thumb.focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowLeft")  # 0.1 a press
+    page.get_by_role("button", name="Reset").click()
+    wait_drawn(page, 0)
+    page.wait_for_function(
+        "() => document.querySelector('.migrants-settings').textContent.includes('Weight of expected income = 1')",
+        timeout=30_000)
+    assert "Weight of expected income = 1 " in settings.inner_text() + " "
+
+
+def test_language_toggle_changes_the_labels(base_url, page):
+    open_page(page, base_url)
+    assert "Shenyang" in svg_texts(page, "map")
+    page.get_by_role("button", name="中文").click()
+    page.locator(".migrants-month", has_text="月份").wait_for(timeout=30_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.migrants-vega[data-name=map] svg text')].some(e => e.textContent === '沈阳')",
+        timeout=30_000)
+    assert "Shenyang" not in svg_texts(page, "map")
+    assert page.get_by_text("城市详情").count() >= 1
+    page.get_by_role("button", name="English").click()
+    page.locator(".migrants-month", has_text="Month").wait_for(timeout=30_000)
+
+
+def test_preset_loads_its_lesson(base_url, page):
+    open_page(page, base_url)
+    assert page.locator(".migrants-lesson").count() == 0  # the baseline has no lesson
+    load_preset(page, TEACHING_TITLE)
+    lesson = page.locator(".migrants-lesson")
+    lesson.wait_for(timeout=60_000)
+    assert "Two cities, one wage gap" in lesson.inner_text()
+    assert "What to try" in lesson.inner_text() and "What to watch for" in lesson.inner_text()
+    wait_drawn(page, 0)
+    assert set(svg_texts(page, "map")) >= {"Qiqihar", "Daqing"}
+
+
+def test_two_tabs_do_not_share_a_run(base_url, browser):
+    a, b = browser.new_context(), browser.new_context()
+    try:
+        pa, pb = a.new_page(), b.new_page()
+        open_page(pa, base_url)
+        open_page(pb, base_url)
+        step(pa)
+        wait_drawn(pa, 1)
+        step(pa)
+        wait_drawn(pa, 2)
+        assert month(pb) == 0
+        step(pb)
+        wait_drawn(pb, 1)
+        assert month(pa) == 2
+    finally:
+        a.close()
+        b.close()
+
+
+# One Step, timed inside the page: from the click to the month shown and every view drawn
+# (data-stamp is set by viz/vega_view.vue once Vega has rendered the month's data).
+STEP_AND_DRAW_JS = """async (m) => {
+  const button = [...document.querySelectorAll('button')].find(b => b.textContent.trim().toUpperCase() === 'STEP');
+  const drawn = () => document.querySelector('.migrants-month').textContent.match(/\\d+/)[0] === String(m)
+      && [...document.querySelectorAll('.migrants-vega')].every(v => v.dataset.stamp === String(m));
+  const t0 = performance.now();
+  button.click();
+  await new Promise((resolve) => { const check = () => drawn() ? resolve() : setTimeout(check, 2); check(); });
+  return performance.now() - t0;
+}"""
+
+
+def _ms_per_month(page, n: int) -> tuple[float, float]:
+    """Mean and median ms from a click on Step to every view drawn, over n months."""
+    m0 = month(page)
+    step(page)  # the first step of a session also warms up the views
+    wait_drawn(page, m0 + 1)
+    times = [page.evaluate(STEP_AND_DRAW_JS, m0 + 2 + i) for i in range(n)]
+    return sum(times) / n, sorted(times)[n // 2]
+
+
+def test_ms_per_month(base_url, page, capsys):
+    open_page(page, base_url)
+    default_ms, default_med = _ms_per_month(page, 8)
+    load_preset(page, TEACHING_TITLE)
+    teaching_ms, teaching_med = _ms_per_month(page, 12)
+    with capsys.disabled():
+        print(f"\nbrowser ms per month (Step click to every view drawn, mean/median): teaching preset {TEACHING} "
+              f"{teaching_ms:.0f}/{teaching_med:.0f} ms (target {TARGET_MS['teaching']}), default scenario "
+              f"baseline {default_ms:.0f}/{default_med:.0f} ms (target {TARGET_MS['default']}); "
+              f"load average {os.getloadavg()[0]:.1f}")
+    assert teaching_ms < TARGET_MS["teaching"] * SLACK
+    assert default_ms < TARGET_MS["default"] * SLACK

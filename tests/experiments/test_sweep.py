@@ -1,0 +1,194 @@
+"""End-to-end sweeps of experiments/tiny.yaml: same results on any backend, SIGKILL + --resume,
+failing runs isolated, resume refuses another spec, the report."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from migrants.cli import app
+from migrants.experiments import run_sweep
+from migrants.experiments.store import TIMING_COLUMNS
+
+from .conftest import MIGRANTS, ROOT, TINY, migrants_cli, write_spec
+
+runner = CliRunner()
+
+
+def read_summary(out) -> pd.DataFrame:
+    return pd.read_parquet(out / "summary.parquet").sort_values("run_id").reset_index(drop=True)
+
+
+def read_runs(out) -> pd.DataFrame:
+    df = pd.read_parquet(out / "runs").drop(columns=list(TIMING_COLUMNS))
+    return df.sort_values(["run_id", "month"]).reset_index(drop=True)
+
+
+def assert_same_results(a, b):
+    pd.testing.assert_frame_equal(read_summary(a), read_summary(b), check_exact=True)
+    pd.testing.assert_frame_equal(read_runs(a), read_runs(b), check_exact=True)
+
+
+def test_reference_sweep_outputs(reference_sweep):
+    s = read_summary(reference_sweep)
+    assert len(s) == 10 and s["run_id"].is_unique
+    assert (s["month"] == 12).all()
+    # common random numbers: replicate r has the same seed in every arm
+    assert s.groupby("replicate")["seed"].nunique().eq(1).all()
+    assert s["seed"].nunique() == 2
+    assert (s["population_total"] > 0).all() and s["population_shenyang_metro"].lt(s["population_total"]).all()
+    errors = pd.read_parquet(reference_sweep / "errors.parquet")
+    assert errors.empty and "traceback" in errors.columns
+    m = json.loads((reference_sweep / "manifest.json").read_text())
+    assert m["status"] == "complete" and m["root_seed"] == 20240601 and len(m["design"]["points"]) == 4
+    assert m["spec"]["name"] == "tiny" and len(m["spec_hash"]) == 64
+
+
+def test_jobs_2_and_dask_give_identical_results(reference_sweep, tmp_path):
+    r = migrants_cli("sweep", TINY, "--jobs", "2", "--out", tmp_path / "loky2")
+    assert r.returncode == 0, r.stderr
+    assert "10 of 10 runs finished" in r.stderr and "failed=0" in r.stderr  # the progress bar
+    assert_same_results(reference_sweep, tmp_path / "loky2")
+    workers = pd.read_parquet(tmp_path / "loky2" / "runs")["worker"].nunique()
+    assert workers == 2  # really ran in two processes
+
+    res = run_sweep(TINY, tmp_path / "dask", jobs=2, backend="dask", progress=False, echo=None)
+    assert res.finished == 10 and res.failed == 0
+    assert_same_results(reference_sweep, tmp_path / "dask")
+    assert json.loads((tmp_path / "dask" / "manifest.json").read_text())["backend"] == "dask"
+
+
+def test_sigkill_then_resume(reference_sweep, tmp_path):
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([str(MIGRANTS), "sweep", str(TINY), "--jobs", "1", "--threads-per-run", "1",
+                             "--out", str(out), "--quiet"],
+                            cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 180
+    runs = out / "runs"
+    while not (runs.exists() and any(runs.glob("*.parquet"))):
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "no run finished in time"
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {p.name: p.stat().st_mtime_ns for p in runs.glob("*.parquet")}
+    assert 1 <= len(before) < 10, before
+    assert json.loads((out / "manifest.json").read_text())["status"] == "running"
+    assert not (out / "summary.parquet").exists()
+
+    r = migrants_cli("sweep", TINY, "--jobs", "2", "--out", out, "--resume")
+    assert r.returncode == 0, r.stderr
+    assert f"{len(before)} of 10 runs already done, {10 - len(before)} to run" in r.stderr
+    after = {p.name: p.stat().st_mtime_ns for p in runs.glob("*.parquet")}
+    assert len(after) == 10
+    assert all(after[k] == v for k, v in before.items())  # finished runs were not redone
+    assert not list(out.rglob("*.tmp"))
+    s = read_summary(out)
+    assert s["run_id"].is_unique and len(s) == 10
+    assert_same_results(reference_sweep, out)
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "complete" and m["resumed"] == 1 and m["last_session"]["ran"] == 10 - len(before)
+
+
+def test_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
+    """A level the scenario schema accepts but the model rejects (an unknown city) fails its runs only."""
+    spec = write_spec(tmp_path, months=3, replicates=1, baseline=None, factors=[
+        {"path": "cities", "levels": [["Shenyang", "Dalian", "Beijing"], ["Shenyang", "Atlantis"]],
+         "labels": ["three", "atlantis"]},
+        {"path": "decisions.beta_income", "levels": [1.0, 2.0]}],
+        outputs={"kpis": ["population_by_province", "population_total", "graduate_retention"],
+                 "granularity": "monthly"},
+        analysis={"population_kpi": "population_total", "spend_kpi": None})
+    out = tmp_path / "out"
+    res = run_sweep(spec, out, jobs=1, progress=False, echo=None)
+    assert (res.total, res.finished, res.failed) == (4, 2, 2)
+    err = pd.read_parquet(out / "errors.parquet")
+    assert list(err["run_id"]) == ["p0002-r00", "p0003-r00"]
+    assert (err["error_type"] == "ConfigError").all() and err["error"].str.contains("Atlantis").all()
+    assert err["traceback"].str.contains("Traceback").all() and err["traceback"].str.contains("MigrationModel").all()
+    assert list(err["cities"]) == ['["Shenyang", "Atlantis"]'] * 2  # which level failed
+    s = read_summary(out)
+    assert list(s["run_id"]) == ["p0000-r00", "p0001-r00"] and (s["month"] == 3).all()
+    assert s["population_jilin"].isna().all() and s["population_liaoning"].gt(0).all()
+    rows = pd.read_parquet(out / "runs" / "p0000-r00.parquet")
+    assert list(rows["month"]) == [1, 2, 3]  # monthly granularity
+    assert json.loads((out / "manifest.json").read_text())["status"] == "incomplete"
+
+    # resume retries the failed runs only; they fail again, recorded once each; exit code 1
+    r = runner.invoke(app, ["sweep", str(spec), "--out", str(out), "--resume", "--quiet"])
+    assert r.exit_code == 1, r.output
+    err2 = pd.read_parquet(out / "errors.parquet")
+    assert list(err2["run_id"]) == ["p0002-r00", "p0003-r00"]
+    pd.testing.assert_frame_equal(read_summary(out), s)
+
+
+def test_resume_refuses_another_spec(reference_sweep, tmp_path):
+    out = tmp_path / "copy"
+    shutil.copytree(reference_sweep, out)
+    changed = write_spec(tmp_path, replicates=3)
+    r = runner.invoke(app, ["sweep", str(changed), "--out", str(out), "--resume"])
+    assert r.exit_code == 2
+    assert r.stderr.startswith("error: --resume") and "spec differs" in r.stderr and "replicates" in r.stderr
+    assert "Traceback" not in r.output
+    r = runner.invoke(app, ["sweep", str(TINY), "--out", str(out)])
+    assert r.exit_code == 2 and "already holds a sweep" in r.stderr and "--resume" in r.stderr
+    # the same spec again: nothing to run, nothing changes
+    same = write_spec(tmp_path, "same.yaml", description="words do not matter")
+    res = run_sweep(same, out, resume=True, progress=False, echo=None)
+    assert res.ran == 0 and res.finished == 10
+    assert_same_results(reference_sweep, out)
+
+
+def test_report(reference_sweep, tmp_path):
+    out = tmp_path / "copy"
+    shutil.copytree(reference_sweep, out)
+    r = runner.invoke(app, ["report", str(out)])
+    assert r.exit_code == 0, r.output
+    page = out / "report" / "index.html"
+    html = page.read_text()
+    assert "Answers" in html and "Most residents" in html and html.count("data:image/png;base64,") >= 4
+    assert "http://" not in html and "https://" not in html  # self-contained
+    for name in ("arms", "rankings", "contrasts", "main_effects", "interactions", "frontier"):
+        csv = pd.read_csv(out / "report" / "tables" / f"{name}.csv")
+        pq = pd.read_parquet(out / "report" / "tables" / f"{name}.parquet")
+        assert len(csv) == len(pq) > 0
+    arms = pd.read_parquet(out / "report" / "tables" / "arms.parquet")
+    s = read_summary(out)
+    m = s[s.arm == "scenario_default"]["population_total"].mean()
+    assert arms.set_index(["arm", "kpi"]).loc[("scenario_default", "population_total"), "mean"] == pytest.approx(m)
+    assert {p.name for p in (out / "report").glob("*.png")} >= {"arms.png", "contrasts.png", "main_effects.png",
+                                                                 "frontier.png"}
+    # partial results: the summary is rebuilt from runs/, the page says how many runs it uses
+    for rid in ("p0003-r00", "p0003-r01"):
+        (out / "runs" / f"{rid}.parquet").unlink()
+    r = runner.invoke(app, ["report", str(out), "--out", str(tmp_path / "partial")])
+    assert r.exit_code == 0, r.output
+    assert "8 of 10 runs finished" in (tmp_path / "partial" / "index.html").read_text()
+    assert len(pd.read_parquet(out / "summary.parquet")) == 8
+
+
+def test_sampled_design_sweep_and_report(tmp_path):
+    """A small Latin hypercube without baseline: scatter plots, binned main effects, level frontier."""
+    spec = write_spec(tmp_path, months=2, replicates=1, baseline=None,
+                      factors=[{"path": "decisions.beta_income", "bounds": [1.0, 2.0]},
+                               {"path": "decisions.consider_base_month", "bounds": [0.01, 0.04],
+                                "distribution": "loguniform"}],
+                      design={"type": "lhs", "samples": 8},
+                      outputs={"kpis": ["population_shenyang_metro", "subsidy_spend_cny"]})
+    res = run_sweep(spec, tmp_path / "out", progress=False, echo=None)
+    assert res.finished == 8
+    s = read_summary(tmp_path / "out")
+    assert s["beta_income"].between(1, 2).all() and s["consider_base_month"].between(0.01, 0.04).all()
+    assert s["beta_income"].nunique() == 8
+    page = runner.invoke(app, ["report", str(tmp_path / "out")])
+    assert page.exit_code == 0, page.output
+    me = pd.read_csv(tmp_path / "out" / "report" / "tables" / "main_effects.csv")
+    assert me.groupby(["factor", "kpi"]).size().max() == 4  # quartile bins

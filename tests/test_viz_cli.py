@@ -1,0 +1,85 @@
+"""``migrants viz``: scenario checks, and the server it starts (loopback only)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from migrants.cli import app
+from migrants.errors import ConfigError
+from migrants.viz_cli import ENV_SCENARIO, resolve_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_resolve_scenario_names_and_paths(tmp_path):
+    assert resolve_scenario(None) is None
+    assert resolve_scenario("tiny") == "tiny"
+    assert resolve_scenario("wage_gap") == "wage_gap"  # a teaching preset
+    p = tmp_path / "mine.yaml"
+    p.write_text("extends: tiny\nname: mine\ncities: [Shenyang, Dalian]\n")
+    assert resolve_scenario(str(p)) == str(p.resolve())
+    with pytest.raises(ConfigError, match="no such file"):
+        resolve_scenario("no_such_scenario")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("extends: tiny\nname: bad\nmonths: -3\n")
+    with pytest.raises(ConfigError, match="months"):
+        resolve_scenario(str(bad))
+
+
+def test_bad_scenario_exits_2_without_traceback():
+    r = CliRunner().invoke(app, ["viz", "no_such_scenario"])
+    assert r.exit_code == 2
+    assert "no_such_scenario" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(app, ["viz", "tiny", "--port", "0"])
+    assert r.exit_code == 2 and "--port" in r.output
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_viz_serves_the_page(tmp_path):
+    port = _free_port()
+    exe = Path(sys.executable).parent / "migrants"
+    cmd = [str(exe), "viz", "wage_gap", "--host", "127.0.0.1", "--port", str(port)]
+    env = dict(os.environ, SOLARA_ASSETS_CDN="http://127.0.0.1:9/npm/", SOLARA_TELEMETRY_MIXPANEL_ENABLE="false")
+    env.pop(ENV_SCENARIO, None)
+    log = open(tmp_path / "viz.log", "wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, (tmp_path / "viz.log").read_text(errors="replace")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            assert time.monotonic() < deadline, "migrants viz did not serve within 120 s"
+            time.sleep(0.3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as r:
+            assert r.status == 200 and b"solara" in r.read().lower()
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        log.close()
+    assert "serving wage_gap on http://127.0.0.1" in (tmp_path / "viz.log").read_text(errors="replace")
