@@ -10,7 +10,11 @@
    (sweep wall time - sum of the runs' model build + run times) / runs.
 
 Medians over ``--repeats`` with the range (min-max).  Jobs 1 and 2 alternate
-within each repeat so that load from other processes hits both alike.
+within each repeat so that load from other processes hits both alike, and each
+repeat starts with a control: the efficiency of two plain CPU-bound processes
+at once, which is what the machine can give at that moment (about 100% idle,
+about 50% when other work takes a core); the sweep's efficiency is also given
+relative to it.
 
     .venv/bin/python benchmarks/bench_sweep.py [--repeats 3] [--replicates 10] [--months 60]
 
@@ -55,6 +59,18 @@ def sweep(spec: Path, out: Path, jobs: int, threads: int | None = 1) -> dict:
     return {"cli_s": wall, "sweep_s": s["wall_s"], "model_s": s["model_s"], "runs": s["ran"]}
 
 
+SPIN = "import time\nt = time.perf_counter()\nx = 0\nfor i in range(15_000_000): x += i\nprint(time.perf_counter() - t)"
+
+
+def machine_efficiency() -> float:
+    """What 2 cores give right now: one CPU-bound process alone against two at once (1.0 on an idle
+    2-core machine, about 0.5 when other work takes a core).  A control for a shared machine."""
+    alone = float(subprocess.run([sys.executable, "-c", SPIN], capture_output=True, text=True).stdout)
+    procs = [subprocess.Popen([sys.executable, "-c", SPIN], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    both = [float(p.communicate()[0]) for p in procs]
+    return alone / max(both)
+
+
 def med(xs: list[float]) -> str:
     return f"{statistics.median(xs):.3g} ({min(xs):.3g}-{max(xs):.3g})"
 
@@ -79,7 +95,11 @@ def main() -> None:
     spec_path.write_text(yaml.safe_dump(spec))
     n_runs = 4 * a.replicates
     res: dict[int, list[dict]] = {1: [], 2: []}
+    control = []
     for rep in range(a.repeats):
+        control.append(machine_efficiency())
+        print(f"  repeat {rep + 1}: two CPU-bound processes at once run at {100 * control[-1]:.0f}% "
+              "of one alone", file=sys.stderr)
         for jobs in ((1, 2) if rep % 2 == 0 else (2, 1)):
             res[jobs].append(sweep(spec_path, tmp / f"eff_{jobs}_{rep}", jobs))
             r = res[jobs][-1]
@@ -105,6 +125,8 @@ def main() -> None:
     print(f"  --jobs 1 command wall              {med([r['cli_s'] for r in res[1]])} s")
     print(f"  --jobs 2 command wall              {med([r['cli_s'] for r in res[2]])} s")
     print(f"  efficiency, whole command          {med([100 * e for e in eff_cli])} %")
+    print(f"  control: 2 plain processes at once {med([100 * c for c in control])} % of one alone")
+    print(f"  sweep efficiency / control         {med([100 * e / c for e, c in zip(eff_sweep, control)])} %")
     print("\nRunner overhead on experiments/tiny.yaml (10 runs, --jobs 1)")
     print(f"  command wall                       {med(tiny_wall)} s")
     print(f"  overhead per run, sweep            {med([1000 * x for x in over])} ms")
@@ -112,7 +134,7 @@ def main() -> None:
     print(f"\nload average (1, 5, 15 min): before {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, "
           "after {:.2f} {:.2f} {:.2f}; cores {}".format(*os.getloadavg(), os.cpu_count()))
     if a.json:
-        a.json.write_text(json.dumps({"efficiency_sweep": eff_sweep, "efficiency_command": eff_cli,
+        a.json.write_text(json.dumps({"efficiency_sweep": eff_sweep, "efficiency_command": eff_cli, "control": control,
                                       "jobs1": res[1], "jobs2": res[2], "overhead_per_run_s": over,
                                       "overhead_per_run_with_startup_s": over_cli}, indent=2))
 

@@ -34,9 +34,10 @@ import numpy as np
 from numba import njit, prange
 
 from .population import EDU_PREMIUM, OWNER, RENTER, SUBSIDISED, UNEMPLOYED
+from .kernels import NCHUNK, chunk_starts
+from .labour import offer_noise
 from .rng import uniform
 
-NCHUNK = 64
 N_TYPES = 6 * 2 * 2
 RECENT_GRAD_MONTHS = 36
 
@@ -92,9 +93,7 @@ def select_considerers(city, status, age, children, housing, grad_month, month, 
             k += _considers(i, city, status, age, children, housing, grad_month, month, by_age, f_unemp, f_kids,
                             f_owner, C, key)
         counts[ch] = k
-    start = np.zeros(NCHUNK + 1, np.int64)
-    for ch in range(NCHUNK):
-        start[ch + 1] = start[ch] + counts[ch]
+    start = chunk_starts(counts)
     rows = np.empty(start[NCHUNK], np.int64)
     for ch in prange(NCHUNK):
         k = start[ch]
@@ -302,10 +301,8 @@ def apply_moves(rows, dest, city, status, wage, education, housing, months_in_ci
             vacancies[d, hired] -= 1.0
             jobled[d] += 1
             status[i] = hired
-            u1 = max(uniform(key ^ np.uint64(0xABCDEF), i), 1e-12)
-            u2 = uniform(key ^ np.uint64(0xFEDCBA), i)
-            z = np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2)
-            wage[i] = max(sector_wage[d, hired] * EDU_NB[education[i]] * np.exp(0.3 * z - 0.045), min_wage[d])
+            offer = sector_wage[d, hired] * EDU_NB[education[i]] * offer_noise(key ^ np.uint64(0xABCDEF), i)
+            wage[i] = max(offer, min_wage[d])
         elif status[i] >= -1:
             status[i] = UNEMPLOYED
             wage[i] = 0.0
@@ -328,9 +325,7 @@ def select_returners(city, rate, C, key):
             if city[i] == C and uniform(key, i) < rate:
                 k += 1
         counts[ch] = k
-    start = np.zeros(NCHUNK + 1, np.int64)
-    for ch in range(NCHUNK):
-        start[ch + 1] = start[ch] + counts[ch]
+    start = chunk_starts(counts)
     rows = np.empty(start[NCHUNK], np.int64)
     for ch in prange(NCHUNK):
         k = start[ch]

@@ -20,9 +20,9 @@ from .population import (
     RENTER,
     UNEMPLOYED,
 )
+from .kernels import NCHUNK
 from .rng import uniform
 
-NCHUNK = 64  # fixed chunking: results never depend on the number of threads
 DEGREE_SHARES = np.array([0.43, 0.48, 0.08, 0.01])  # college, bachelor, master, PhD: MoE 2020 graduates
 DEGREE_AGE = np.array([21, 22, 25, 28], np.int8)  # age at graduation (assumption)
 

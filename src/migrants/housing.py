@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit, prange
 
 from .population import OWNER, RENTER
+from .kernels import NCHUNK
 from .rng import uniform
 
 
@@ -42,7 +43,7 @@ def buy_homes(city, status, housing, age, months_in_city, hazard, C, key):
     Returns the number of new owners per city (C,) in agents.
     """
     n = city.size
-    nch = 64
+    nch = NCHUNK
     step = (n + nch - 1) // nch
     out = np.zeros((nch, C), np.int64)
     for ch in prange(nch):

@@ -18,12 +18,21 @@ import numpy as np
 from numba import njit, prange
 
 from .population import EDU_PREMIUM, SECTOR_PREMIUM, UNEMPLOYED
+from .kernels import NCHUNK, chunk_starts
 from .rng import uniform
 
-NCHUNK = 64
 SECTOR_MIN_EDUCATION = np.array([0, 0, 2, 3], np.int8)  # public: college, high tech: bachelor
 SECTOR_MIN_EDUCATION_NB = SECTOR_MIN_EDUCATION.astype(np.int64)
 EDU_PREMIUM_NB = EDU_PREMIUM.astype(np.float64)
+
+
+@njit(inline="always", cache=True)
+def offer_noise(key, i):
+    """Lognormal factor of a wage offer (sd 0.3, mean 1) for row ``i``, from two uniforms (Box-Muller)."""
+    u1 = max(uniform(key, i), 1e-12)
+    u2 = uniform(key ^ np.uint64(0x5A5A5A5A), i)
+    z = np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2)
+    return np.exp(0.3 * z - 0.045)
 
 
 def job_trends(lab) -> np.ndarray:
@@ -102,11 +111,7 @@ def separate(city, status, wage, education, layoff, sep_rate, ojs_rate, sector_w
                 wage[i] = 0.0
                 out[ch, c, s] += 1
             elif uniform(key_ojs, i) < ojs_rate:
-                # lognormal offer noise from two uniforms (Box-Muller)
-                u1 = max(uniform(key_ojs, n + i), 1e-12)
-                u2 = uniform(key_ojs, 2 * n + i)
-                z = np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2)
-                offer = sector_wage[c, s] * EDU_PREMIUM_NB[education[i]] * np.exp(0.3 * z - 0.045)
+                offer = sector_wage[c, s] * EDU_PREMIUM_NB[education[i]] * offer_noise(key_ojs ^ np.uint64(0x0FF), i)
                 if offer > wage[i]:
                     wage[i] = offer
     return out.sum(0)
@@ -131,9 +136,7 @@ def select_seekers(city, status, p_city, C, key):
             if c >= 0 and c < C and status[i] == -1 and uniform(key, i) < p_city[c]:
                 k += 1
         counts[ch] = k
-    start = np.zeros(NCHUNK + 1, np.int64)
-    for ch in range(NCHUNK):
-        start[ch + 1] = start[ch] + counts[ch]
+    start = chunk_starts(counts)
     rows = np.empty(start[NCHUNK], np.int64)
     for ch in prange(NCHUNK):
         k = start[ch]
@@ -183,10 +186,7 @@ def assign_jobs(rows, city, status, wage, education, vacancies, sector_wage, min
         vacancies[c, pick] -= 1.0
         hires[c, pick] += 1
         status[i] = pick
-        u1 = max(uniform(key ^ np.uint64(0xA5A5A5A5), i), 1e-12)
-        u2 = uniform(key ^ np.uint64(0x5A5A5A5A), i)
-        z = np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2)
-        w = sector_wage[c, pick] * EDU_PREMIUM_NB[education[i]] * np.exp(0.3 * z - 0.045)
+        w = sector_wage[c, pick] * EDU_PREMIUM_NB[education[i]] * offer_noise(key ^ np.uint64(0xA5A5A5A5), i)
         wage[i] = max(w, min_wage[c])
     return hires
 

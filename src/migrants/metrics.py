@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 from numba import njit, prange
 
-NCHUNK = 64
+from .kernels import NCHUNK
+
 AGE_BANDS = (18, 25, 35, 45, 55)  # lower edges: 18-24, 25-34, 35-44, 45-54, 55+
 AGE_BAND_OF = (np.searchsorted(np.array(AGE_BANDS), np.arange(128), side="right") - 1).clip(0).astype(np.int64)
 

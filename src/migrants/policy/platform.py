@@ -35,7 +35,7 @@ import numpy as np
 from numba import njit
 
 from .. import demography
-from ..labour import SECTOR_MIN_EDUCATION_NB, EDU_PREMIUM_NB
+from ..labour import EDU_PREMIUM_NB, SECTOR_MIN_EDUCATION_NB, offer_noise
 from ..population import RENTER
 from ..rng import uniform
 from .base import Lever, by_city
@@ -166,10 +166,8 @@ def platform_assign(rows, city, status, wage, education, months_in_city, housing
         hires[jj, ss] += 1
         found[c] += 1
         status[i] = ss
-        u1 = max(uniform(key ^ np.uint64(0xC0FFEE), i), 1e-12)
-        u2 = uniform(key ^ np.uint64(0xBADF00D), i)
-        z = np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2)
-        wage[i] = max(sector_wage[jj, ss] * EDU_PREMIUM_NB[education[i]] * np.exp(0.3 * z - 0.045), min_wage[jj])
+        offer = sector_wage[jj, ss] * EDU_PREMIUM_NB[education[i]] * offer_noise(key ^ np.uint64(0xC0FFEE), i)
+        wage[i] = max(offer, min_wage[jj])
         if commute_pair[c, jj]:
             commute_to[i] = jj + 1
             commuting[c] += 1
