@@ -83,7 +83,10 @@ def pay_living(e, levers: list[TalentLever]) -> None:
     # enrolment: the most generous card in force for each qualifying person
     act = [lv for lv in L if lv.active]
     if act:
-        free = np.flatnonzero((left == 0) & (P.city >= 0) & (P.city < e.C))
+        # only people in some active card's cities can enrol: filter by the cities first,
+        # so the candidates are a few per cent of the rows, not everyone never enrolled
+        in_any = np.logical_or.reduce([lv.lut for lv in act])
+        free = np.flatnonzero(in_any[P.city] & (left == 0))
         best = np.zeros(free.size, np.int16)
         best_amt = np.zeros(free.size)
         for lv in act:
