@@ -168,6 +168,15 @@ class CardBase(_Strict):
         return self.eligibility if isinstance(self.eligibility, list) else [self.eligibility]
 
 
+
+def _amounts_by_degree(v: dict) -> dict:
+    """Subsidy amounts by degree must be CNY >= 0."""
+    for k, x in v.items():
+        if x < 0:
+            raise ValueError(f"amount for {k} is {x}; expected CNY >= 0")
+    return v
+
+
 class LivingSubsidy(_Strict):
     """A monthly payment by degree for up to ``months`` months (paid while living,
     and if ``require_employed`` working, in a target city)."""
@@ -176,13 +185,7 @@ class LivingSubsidy(_Strict):
     months: int = Field(36, ge=1, le=600)
     require_employed: bool = True
 
-    @field_validator("by_degree")
-    @classmethod
-    def _nonneg(cls, v):
-        for k, x in v.items():
-            if x < 0:
-                raise ValueError(f"amount for {k} is {x}; expected CNY >= 0")
-        return v
+    _nonneg = field_validator("by_degree")(classmethod(lambda cls, v: _amounts_by_degree(v)))
 
 
 class HomePurchase(_Strict):
@@ -196,13 +199,7 @@ class HomePurchase(_Strict):
     value_months: Param = _p(
         120.0, "assumption", "a lump sum enters the destination utility spread over this many months")
 
-    @field_validator("by_degree")
-    @classmethod
-    def _nonneg(cls, v):
-        for k, x in v.items():
-            if x < 0:
-                raise ValueError(f"amount for {k} is {x}; expected CNY >= 0")
-        return v
+    _nonneg = field_validator("by_degree")(classmethod(lambda cls, v: _amounts_by_degree(v)))
 
 
 class Units(_Strict):
