@@ -225,6 +225,20 @@ def _set_path(data: dict, path: str, value: Any, origin: str) -> None:
         node[last] = value
 
 
+def apply_overrides(data: dict, overrides: dict | None, build, origin: str, prefix: str):
+    """Validate ``data`` with ``build(data, origin)``, set the dotted-path overrides, validate again.
+
+    Validating first means an override can only touch fields the schema has
+    (scenarios and policy cards share this).
+    """
+    if overrides:
+        full = build(data, origin).model_dump()
+        for k, v in overrides.items():
+            _set_path(full, k, v, f"{prefix}override {k}={v!r}")
+        data, origin = full, origin + " (with overrides)"
+    return build(data, origin)
+
+
 def parse_override(text: str) -> tuple[str, Any]:
     """``"decisions.beta_income=1.5"`` -> ``("decisions.beta_income", 1.5)``."""
     if "=" not in text:
@@ -284,13 +298,7 @@ def load_scenario(
     else:
         path = scenario_path(scenario)
         data, origin = read_scenario_dict(path), f"scenario {path}"
-    if overrides:
-        # validate first so an override can only touch fields the schema has
-        full = build_scenario(data, origin).model_dump()
-        for k, v in overrides.items():
-            _set_path(full, k, v, f"override {k}={v!r}")
-        data, origin = full, origin + " (with overrides)"
-    return build_scenario(data, origin)
+    return apply_overrides(data, overrides, build_scenario, origin, prefix="")
 
 
 def iter_params(obj: BaseModel, prefix: str = ""):

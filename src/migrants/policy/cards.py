@@ -34,7 +34,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..config import CONFIG_DIR, Param, _set_path, format_validation_error, read_yaml
+from ..config import CONFIG_DIR, Param, apply_overrides, format_validation_error, read_yaml
 from ..errors import ConfigError
 
 POLICY_DIR = CONFIG_DIR / "policies"
@@ -455,12 +455,7 @@ def load_card(reference: str) -> CardBase:
                           f"{', '.join(available_cards()) or '(none in configs/policies)'}")
     data = read_yaml(path, "policy card")
     origin = f"policy card {path}"
-    if overrides:
-        full = build_card(data, origin).model_dump()
-        for k, v in overrides.items():
-            _set_path(full, k, v, f"{origin}: override {k}={v!r}")
-        data, origin = full, origin + " (with overrides)"
-    return build_card(data, origin)
+    return apply_overrides(data, overrides, build_card, origin, prefix=f"{origin}: ")
 
 
 def load_cards(references: list[str]) -> list[CardBase]:
