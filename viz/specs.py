@@ -523,6 +523,18 @@ PALETTE = ("#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b
 ALL_COLOUR = "#333333"
 
 
+
+def panel_head(title: str, font_size: int, height: int, source: str) -> dict:
+    """The part every full-width chart spec shares: schema, title, size, and its named data source."""
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "title": {"text": title, "fontSize": font_size, "anchor": "start"},
+        "width": "container",
+        "height": height,
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "data": {"name": source},
+    }
+
 def series_spec(title: str, y_title: str, y_format: str = ",.0f", points: bool = False,
                 height: int = CHART_HEIGHT, model=None, y_union: list | None = None,
                 series: list[str] | None = None, all_label: str | None = None) -> dict:
@@ -546,12 +558,7 @@ def series_spec(title: str, y_title: str, y_format: str = ",.0f", points: bool =
                            "range": [ALL_COLOUR if s == all_label else PALETTE[i % len(PALETTE)]
                                      for i, s in enumerate(series)]}
     return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "title": {"text": title, "fontSize": 13, "anchor": "start"},
-        "width": "container",
-        "height": height,
-        "autosize": {"type": "fit-x", "contains": "padding"},
-        "data": {"name": "series"},
+        **panel_head(title, 13, height, "series"),
         "mark": mark,
         "encoding": {
             "x": {"field": "date", "type": "temporal", "title": None, "scale": x_scale,
@@ -572,12 +579,7 @@ def series_spec(title: str, y_title: str, y_format: str = ",.0f", points: bool =
 def bars_spec(title: str, x_title: str, x_format: str = ",.0f", height: int = 150) -> dict:
     """Horizontal bars fed by the named source ``bars`` (fields label, value, order)."""
     return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "title": {"text": title, "fontSize": 12, "anchor": "start"},
-        "width": "container",
-        "height": height,
-        "autosize": {"type": "fit-x", "contains": "padding"},
-        "data": {"name": "bars"},
+        **panel_head(title, 12, height, "bars"),
         "mark": {"type": "bar", "color": "#4c78a8"},
         "encoding": {
             "y": {"field": "label", "type": "nominal", "title": None, "sort": {"field": "order"}},
