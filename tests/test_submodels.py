@@ -92,8 +92,10 @@ def test_separations_lay_off_where_workers_exceed_jobs():
 
 
 def test_mortality_rises_with_age_and_fertility_sums_to_tfr():
-    t = demography.mortality_table(SC.demography)
+    t = demography.mortality_table(SC.demography)[0]
     assert np.all(np.diff(t[30:100, 0]) > 0) and np.all(t[40:90, 0] > t[40:90, 1])  # men die younger
+    scaled = demography.mortality_table(SC.demography, np.array([1.0, 2.0]))
+    assert np.allclose(scaled[0], t) and np.all(scaled[1, 18:80] > 1.9 * t[18:80])  # a province's factor scales it
     f = demography.fertility_table(np.array([0.92, 1.31]))
     assert np.allclose(f.sum(1) * 12, [0.92, 1.31])
     assert f[:, :20].sum() == 0 and f[:, 45:].sum() == 0
@@ -106,7 +108,7 @@ def test_births_go_to_women_of_childbearing_age_only():
     female = rng.integers(0, 2, n).astype(np.int8)
     city = np.zeros(n, np.int16)
     children = np.zeros(n, np.int8)
-    mort = np.zeros((128, 2))
+    mort = np.zeros((2, 128, 2))  # (C+1 places, ages, sexes)
     fert = demography.fertility_table(np.array([1.0]))
     dead, born = demography.deaths_and_births(city, age, female, children, mort, fert, 1, np.uint64(3), np.uint64(4), 1)
     mothers = children > 0

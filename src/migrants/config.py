@@ -46,6 +46,7 @@ class DataFiles(_Strict):
     provinces: str = "provinces.csv"
     transport_links: str = "transport_links.csv"
     rest_of_china: str = "rest_of_china.yaml"
+    vital_rates: str = "history/vital_rates.csv"
 
 
 class Demography(_Strict):
@@ -58,15 +59,19 @@ class Demography(_Strict):
     study_home_city_weight: Param
     study_home_province_weight: Param
     study_rest_of_china_share: Param
+    university_intake_growth_year: Param
     inactive_share_women: Param
     inactive_share_men: Param
     vocational_share_of_non_tertiary: Param
+    fertility_change_after_table_year: Param
+    mortality_change_after_table_year: Param
 
 
 class Labour(_Strict):
     initial_unemployment_rate: Param
     initial_vacancy_rate: Param
-    vacancy_expiry_month: Param
+    vacancy_adjustment_month: Param
+    local_jobs_population_elasticity: Param
     separation_rate_month: Param
     matching_elasticity: Param
     job_trend_manufacturing_year: Param

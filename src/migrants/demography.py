@@ -25,47 +25,88 @@ from .rng import uniform
 
 DEGREE_SHARES = np.array([0.43, 0.48, 0.08, 0.01])  # college, bachelor, master, PhD: MoE 2020 graduates
 DEGREE_AGE = np.array([21, 22, 25, 28], np.int8)  # age at graduation (assumption)
+MINOR_MORTALITY_YEAR = 0.0004  # under-18 deaths a year (assumption: order of China's 2020 life table)
 
 
 def annual_mortality(ages: np.ndarray, q30: float, slope: float, male_factor: float, female: bool) -> np.ndarray:
     """Gompertz death probability a year: ``q30 * exp(slope * (age - 30))``, capped at 0.5.
 
-    Children below 16 take a flat 0.0004 (assumption); men are ``male_factor``
+    Children below 16 take a flat ``MINOR_MORTALITY_YEAR`` (assumption); men are ``male_factor``
     times women with the mean fixed (so q30 is the both-sexes rate).
     """
     q = q30 * np.exp(slope * (np.asarray(ages, float) - 30))
     sex = 2 * male_factor / (1 + male_factor) if not female else 2 / (1 + male_factor)
     q = np.minimum(q * sex, 0.5)
-    return np.where(np.asarray(ages) < 16, 0.0004, q)
+    return np.where(np.asarray(ages) < 16, MINOR_MORTALITY_YEAR, q)
 
 
-def mortality_table(dem) -> np.ndarray:
-    """Monthly death probability of agents, shape (128 ages, 2 sexes: 0 man, 1 woman)."""
+def annual_mortality_table(dem) -> np.ndarray:
+    """Annual death probability of agents at the unscaled schedule, (128 ages, 2 sexes: 0 man, 1 woman)."""
     a = np.arange(128)
-    t = np.empty((128, 2))
-    for f in (0, 1):
-        t[:, f] = 1 - (1 - annual_mortality(a, dem.mortality_q30.value, dem.mortality_gompertz_slope.value,
-                                            dem.male_mortality_factor.value, bool(f))) ** (1 / 12)
-    return t
+    return np.column_stack([annual_mortality(a, dem.mortality_q30.value, dem.mortality_gompertz_slope.value,
+                                             dem.male_mortality_factor.value, bool(f)) for f in (0, 1)])
+
+
+def mortality_table(dem, factor=None) -> np.ndarray:
+    """Monthly death probability of agents, (P places, 128 ages, 2 sexes).
+
+    ``factor`` (P,) multiplies each place's annual probabilities (capped at
+    0.5); None gives one place at the unscaled schedule.
+    """
+    f = np.ones(1) if factor is None else np.asarray(factor, float)
+    q = np.minimum(annual_mortality_table(dem)[None, :, :] * f[:, None, None], 0.5)
+    return 1 - (1 - q) ** (1 / 12)
+
+
+@njit(parallel=True, cache=True)
+def age_sex_counts(city, age, female, C):
+    """Agents by simulated city, age and sex, (C, 128, 2) (one pass, fixed chunks)."""
+    n = city.size
+    step = (n + NCHUNK - 1) // NCHUNK
+    out = np.zeros((NCHUNK, C, 128, 2), np.int64)
+    for ch in prange(NCHUNK):
+        for i in range(ch * step, min(n, (ch + 1) * step)):
+            c = city[i]
+            if c >= 0 and c < C:
+                out[ch, c, age[i], female[i]] += 1
+    return out.sum(0)
+
+
+def exposures(counts, cohorts, dem, scale):
+    """What the yearly vital rates are scaled against, per city (C,) each:
+
+    women_exposure : births a year per unit of total fertility, ``scale x sum shape(age)`` over women agents;
+    expected_deaths : deaths a year at the unscaled schedules (agents, minors, students, retirees).
+    """
+    women = (counts[:, :, 1] * fertility_shape()[None, :]).sum(1) * scale
+    q = annual_mortality_table(dem)
+    deaths = (counts * q[None, :, :]).sum((1, 2)) * scale
+    deaths = deaths + cohorts.minors.sum(1) * MINOR_MORTALITY_YEAR
+    deaths = deaths + cohorts.students.sum((1, 2)) * student_mortality(dem)
+    deaths = deaths + (cohorts.retirees * retiree_mortality(dem)[None, :]).sum(1)
+    return women, deaths
+
+
+def fertility_shape() -> np.ndarray:
+    """Age schedule of fertility (128,), summing to 1 (assumption): ages 20-44, Gaussian
+    around 29 with sd 5 (China's 2020 mean age at birth was about 29)."""
+    a = np.arange(128)
+    shape = np.where((a >= 20) & (a <= 44), np.exp(-0.5 * ((a - 29) / 5.0) ** 2), 0.0)
+    return shape / shape.sum()
 
 
 def fertility_table(tfr: np.ndarray) -> np.ndarray:
-    """Monthly births per woman by province-of-city and age, shape (C, 128).
-
-    The age schedule (assumption): ages 20-44, peaking at 27-31, scaled so the
-    sum over ages is the city's province TFR.
-    """
-    a = np.arange(128)
-    shape = np.where((a >= 20) & (a <= 44), np.exp(-0.5 * ((a - 29) / 5.0) ** 2), 0.0)
-    shape /= shape.sum()
-    return np.asarray(tfr, float)[:, None] * shape[None, :] / 12.0
+    """Monthly births per woman by city and age, shape (C, 128): ``tfr`` (C,) times the
+    age schedule (``fertility_shape``), so the sum over ages is ``tfr``."""
+    return np.asarray(tfr, float)[:, None] * fertility_shape()[None, :] / 12.0
 
 
 @njit(parallel=True, cache=True)
 def deaths_and_births(city, age, female, children, mort, fert, scale, key_death, key_birth, C):
     """One pass: who dies (row removed: city = -1) and how many babies are born to whom.
 
-    mort : (128, 2) monthly death probability; fert : (C, 128) monthly births per woman.
+    mort : (C+1, 128, 2) monthly death probability by city (C: the rest of China), age and sex;
+    fert : (C, 128) monthly births per woman.
     Returns deaths (C+1,) and births (C,) in persons; a mother's ``children``
     grows by one with probability births / scale (each agent is ``scale`` women).
     """
@@ -78,7 +119,7 @@ def deaths_and_births(city, age, female, children, mort, fert, scale, key_death,
             c = city[i]
             if c < 0:
                 continue
-            if uniform(key_death, i) < mort[age[i], female[i]]:
+            if uniform(key_death, i) < mort[c, age[i], female[i]]:
                 dead[ch, c] += scale
                 city[i] = -1
                 continue
@@ -142,56 +183,134 @@ def age_cohorts(cohorts) -> None:
     r[:, 0] = 0
 
 
-def cohort_deaths(cohorts, dem, rng) -> np.ndarray:
-    """Deaths among minors and retirees this month (binomial per cell), persons (C,)."""
-    m_q = 1 - (1 - 0.0004) ** (1 / 12)
-    dm = rng.binomial(cohorts.minors, m_q)
-    ages = RETIREE_AGE0 + np.arange(RETIREE_AGES)
-    q = 1 - (1 - 0.5 * (annual_mortality(ages, dem.mortality_q30.value, dem.mortality_gompertz_slope.value,
-                                         dem.male_mortality_factor.value, False)
-                        + annual_mortality(ages, dem.mortality_q30.value, dem.mortality_gompertz_slope.value,
-                                           dem.male_mortality_factor.value, True))) ** (1 / 12)
-    dr = rng.binomial(cohorts.retirees, q[None, :])
+def cohort_deaths(cohorts, dem, rng, factor=None) -> np.ndarray:
+    """Deaths among minors, students and retirees this month (binomial per cell), persons (C,).
+
+    ``factor`` (C,) scales the annual death probabilities of each city (the
+    province's year, ``VitalRates``); None is 1.
+    """
+    C = cohorts.minors.shape[0]
+    f = np.ones(C) if factor is None else np.asarray(factor, float)
+    monthly = lambda q: 1 - (1 - np.minimum(q, 0.5)) ** (1 / 12)  # noqa: E731
+    dm = rng.binomial(cohorts.minors, monthly(MINOR_MORTALITY_YEAR * f)[:, None])
+    ds = rng.binomial(cohorts.students, monthly(student_mortality(dem) * f)[:, None, None])
+    dr = rng.binomial(cohorts.retirees, monthly(retiree_mortality(dem)[None, :] * f[:, None]))
     cohorts.minors -= dm
+    cohorts.students -= ds
     cohorts.retirees -= dr
-    return dm.sum(1) + dr.sum(1)
+    return dm.sum(1) + ds.sum((1, 2)) + dr.sum(1)
 
 
-def school_leavers(cohorts, cities_province, dem, scale, rng, uni_capacity):
+def student_mortality(dem) -> float:
+    """Annual death probability of a university student (age 20, both sexes)."""
+    return float(annual_mortality_table(dem)[20].mean())
+
+
+def retiree_mortality(dem) -> np.ndarray:
+    """Annual death probability of the retired by age bucket 55..100, both sexes (46,)."""
+    ages = RETIREE_AGE0 + np.arange(RETIREE_AGES)
+    return 0.5 * (annual_mortality(ages, dem.mortality_q30.value, dem.mortality_gompertz_slope.value,
+                                   dem.male_mortality_factor.value, False)
+                  + annual_mortality(ages, dem.mortality_q30.value, dem.mortality_gompertz_slope.value,
+                                     dem.male_mortality_factor.value, True))
+
+
+def application_weights(provinces: np.ndarray, seats: np.ndarray, dem) -> np.ndarray:
+    """Where a simulated city's university entrants apply: (C origin, C university), rows sum to 1.
+
+    In proportion to the universities' seats, times ``study_home_city_weight``
+    x 10 for the home city, ``study_home_province_weight`` for the rest of the
+    home province and the remainder for other provinces (provincial admission
+    quotas favour home-province applicants; the weights are assumptions).
+    """
+    C = seats.size
+    same_prov = provinces[:, None] == provinces[None, :]
+    home, prov_w = dem.study_home_city_weight.value, dem.study_home_province_weight.value
+    w = seats[None, :] * np.where(same_prov, prov_w, 1 - prov_w - home)
+    w[np.arange(C), np.arange(C)] += seats * home * 10
+    tot = w.sum(1, keepdims=True)
+    return np.where(tot > 0, w / np.where(tot > 0, tot, 1.0), 0.0)
+
+
+def university_seats(graduates_per_year: np.ndarray, dem, years_since_2020: float) -> np.ndarray:
+    """First-year places of each city's universities this year, persons (C,).
+
+    The 2020 intake is taken equal to the city's graduates a year (a stock of
+    four year-groups of that size is stationary), growing at
+    ``university_intake_growth_year``.  Places are planned quotas
+    (招生计划) filled every year: the seats the simulated cities' school
+    leavers do not take are filled from outside (``admit_students``).
+    """
+    g = (1 + dem.university_intake_growth_year.value) ** years_since_2020
+    return np.floor(np.asarray(graduates_per_year, float) * g).astype(np.int64)
+
+
+def admit_students(applications: np.ndarray, seats: np.ndarray, rng=None):
+    """Fill each university's seats: applicants from the simulated cities first, then outsiders.
+
+    applications : (C origin, C university) persons applying;  seats : (C,) places.
+    Where applicants exceed the places, a random subset is admitted (all
+    applicants equal; with ``rng=None`` the expected shares, for the initial
+    stock).  Returns admitted (C, C) persons [origin, university], rejected
+    (C,) persons by origin, and from_outside (C,) persons by university: the
+    boundary flow of students recruited outside the simulated cities (the rest
+    of China and the parts of each province that are not simulated).
+    """
+    applications = np.asarray(applications, np.int64)
+    C = seats.size
+    admitted = np.zeros_like(applications)
+    for u in range(C):
+        col = applications[:, u]
+        tot = int(col.sum())
+        if tot <= seats[u]:
+            admitted[:, u] = col
+        elif rng is None:
+            admitted[:, u] = np.floor(col * (seats[u] / tot)).astype(np.int64)
+        else:
+            admitted[:, u] = rng.multivariate_hypergeometric(col, int(seats[u]))
+    rejected = applications.sum(1) - admitted.sum(1)
+    from_outside = np.maximum(seats - admitted.sum(0), 0)
+    return admitted, rejected, from_outside
+
+
+def school_leavers(cohorts, cities_province, dem, scale, rng, seats):
     """September: the 18-year-olds leave school.
 
-    A share ``tertiary_entry_rate`` enrol at a university: in a simulated city
-    (by capacity, favouring the home city and province) or in the rest of China
-    (``study_rest_of_china_share``); the others enter the labour force as
-    agents in their home city.  Whole agents only: a remainder of fewer than
-    ``scale`` persons waits in bucket 18 for next year.
+    A share ``tertiary_entry_rate`` enrol at a university: a share
+    ``study_rest_of_china_share`` of them outside the simulated cities, the
+    others apply to the simulated universities (``application_weights``) and
+    take up to their ``seats``; rejected applicants study outside too.  The
+    places left are filled from outside (origin index C of ``students``).
+    The others enter the labour force as agents in their home city.  Whole
+    agents only: a remainder of fewer than ``scale`` persons waits in bucket
+    18 for next year.
 
     Returns
     -------
     study_moves : (C, C) persons, [origin, university city] (diagonal: stayed home)
     to_roc : (C,) persons leaving to study in the rest of China (become emigrant agents)
     new_workers : (C,) agents entering the labour force
+    roc_agents : (C,) agents studying in the rest of China, by home city
+    from_outside : (C,) persons arriving from outside to study, by university city
     """
     C = cohorts.minors.shape[0]
     leavers = cohorts.minors[:, 18].copy()
     uni = rng.binomial(leavers, dem.tertiary_entry_rate.value)
-    roc = rng.binomial(uni, dem.study_rest_of_china_share.value)
-    roc_agents = roc // scale
-    roc = roc_agents * scale
-    domestic = uni - roc
-    same_prov = cities_province[:, None] == cities_province[None, :]
-    w = uni_capacity[None, :] * np.where(same_prov, dem.study_home_province_weight.value, 1 - dem.study_home_province_weight.value - dem.study_home_city_weight.value)
-    w[np.arange(C), np.arange(C)] += uni_capacity * dem.study_home_city_weight.value * 10
-    w /= w.sum(1, keepdims=True)
-    study = np.zeros((C, C), np.int64)
+    away = rng.binomial(uni, dem.study_rest_of_china_share.value)
+    w = application_weights(cities_province, seats.astype(float), dem)
+    applications = np.zeros((C, C), np.int64)
     for o in range(C):
-        if domestic[o] > 0:
-            study[o] = rng.multinomial(domestic[o], w[o])
-    cohorts.students[:, :, 3] += study.T
-    workers = leavers - uni
+        if uni[o] - away[o] > 0 and w[o].sum() > 0:
+            applications[o] = rng.multinomial(uni[o] - away[o], w[o])
+    admitted, rejected, from_outside = admit_students(applications, seats, rng)
+    away = away + (uni - away - applications.sum(1)) + rejected  # no seat in a simulated city: study away
+    roc_agents = away // scale
+    workers = leavers - admitted.sum(1) - roc_agents * scale  # the remainder of `away` works at home
+    cohorts.students[:, :C, 3] += admitted.T
+    cohorts.students[:, C, 3] += from_outside
     new_agents = workers // scale
     cohorts.minors[:, 18] = workers - new_agents * scale
-    return study, roc, new_agents, roc_agents
+    return admitted, roc_agents * scale, new_agents, roc_agents, from_outside
 
 
 def new_school_leaver_agents(counts: np.ndarray, city_value: np.ndarray, origin: np.ndarray, education_high_share: float,
@@ -211,18 +330,29 @@ def new_school_leaver_agents(counts: np.ndarray, city_value: np.ndarray, origin:
                 months_in_city=np.zeros(n, np.int16))
 
 
-def graduate_cohort(cohorts, scale, rng, month: int):
+def graduate_cohort(cohorts, scale, rng, month: int, inactive_share: float = 0.0):
     """July: the final-year students graduate and become agents in their university city.
 
     Degrees follow the 2020 national mix of graduates (``DEGREE_SHARES``);
-    ages by degree; hukou and origin = the student's home city.  Whole agents
-    only: a remainder of fewer than ``scale`` persons per (university, origin)
-    graduates next year.  Returns the agent columns and persons graduating per
-    university city (C,).
+    ages by degree; hukou and origin = the student's home city (C: outside the
+    simulated cities).  Whole agents only: each university graduates
+    ``final // scale`` agents; an origin with fewer than ``scale`` persons
+    left shares agents with the others (each such agent takes the origin of
+    one of its persons, drawn by size), so fewer than ``scale`` persons per
+    university wait for next year.  A share ``inactive_share`` stays out of the
+    labour force, as in the initial population and among school leavers (so
+    participation holds still).  Returns the agent columns and persons
+    graduating per university city (C,).
     """
     final = cohorts.students[:, :, 0]
     agents = final // scale
-    cohorts.students[:, :, 0] = final - agents * scale
+    rest = final - agents * scale
+    for u in range(final.shape[0]):
+        extra = int(rest[u].sum()) // scale
+        if extra:
+            agents[u] += rng.multinomial(extra, rest[u] / rest[u].sum())
+            rest[u] -= rng.multivariate_hypergeometric(rest[u], extra * scale)
+    cohorts.students[:, :, 0] = rest
     # the others move up a year; leftovers stay in the final year
     s = cohorts.students
     s[:, :, 0] += s[:, :, 1]
@@ -236,7 +366,8 @@ def graduate_cohort(cohorts, scale, rng, month: int):
     degree = rng.choice(4, size=n, p=DEGREE_SHARES)
     cols = dict(
         age=DEGREE_AGE[degree], female=(rng.random(n) < 0.5).astype(np.int8),
-        education=(2 + degree).astype(np.int8), status=np.full(n, UNEMPLOYED, np.int8),
+        education=(2 + degree).astype(np.int8),
+        status=np.where(rng.random(n) < inactive_share, INACTIVE, UNEMPLOYED).astype(np.int8),
         housing=np.full(n, RENTER, np.int8), city=np.repeat(uni, counts).astype(np.int16),
         hukou_city=np.repeat(orig, counts).astype(np.int16), origin_city=np.repeat(orig, counts).astype(np.int16),
         months_in_city=np.full(n, 48, np.int16), grad_month=np.full(n, month, np.int16),

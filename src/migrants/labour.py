@@ -2,7 +2,11 @@
 
 Jobs are counted per city and sector (persons).  Each month:
 
-* jobs follow a sector trend times a city shock (AR(1) in logs);
+* jobs follow a sector trend times a city shock (AR(1) in logs), and the
+  local sectors (services, public) follow the resident population;
+* jobs follow people (``post_vacancies``): posts open where unemployment is
+  above its 2020 rate and close where it is below, so the labour market
+  closes: after an inflow or a shock unemployment returns to its 2020 level;
 * the employed separate at ``separation_rate_month``, plus lay-offs where a
   city-sector has more workers than jobs;
 * job-seekers meet vacancies through a Cobb-Douglas matching function per city,
@@ -56,14 +60,44 @@ def update_jobs(jobs, shock, lab, rng):
     return jobs
 
 
-def expire_vacancies(jobs, employed_persons, normal_rate, expiry):
-    """Vacancies above the normal rate close at ``expiry`` a month (firms stop hiring
-    for posts they cannot fill), so jobs follow labour supply with a lag.
+LOCAL_SECTORS = np.array([1, 2])  # services and public: they serve the residents (non-tradable)
 
-    jobs, employed_persons : (C, 4) persons; returns the new jobs.
+
+def follow_population(jobs, population, population_before, elasticity):
+    """Local demand: jobs in services and public (C, 2 of 4 columns) scale with the
+    resident population, ``(pop / pop_before) ** elasticity``, so in-migration
+    brings the demand for the shops, schools and clinics that serve the newcomers.
+
+    jobs : (C, 4) persons, changed in place;  population, population_before : (C,) persons.
     """
-    surplus = np.maximum(jobs - employed_persons / (1 - normal_rate), 0.0)
-    jobs -= expiry * surplus
+    ratio = np.where(population_before > 0, population / np.maximum(population_before, 1.0), 1.0)
+    jobs[:, LOCAL_SECTORS] *= ratio[:, None] ** elasticity
+    return jobs
+
+
+def post_vacancies(jobs, employed, unemployed, normal_rate, rate):
+    """Jobs follow people: firms open posts where unemployment is above its normal rate
+    and close vacant posts where it is below, ``rate`` of the gap a month.
+
+    The gap is ``unemployed - normal_rate x labour force`` (persons): a pool of
+    idle workers draws new firms and branches (cheap, available labour), a
+    labour market tighter than normal loses the posts it cannot fill.  New
+    posts are split over sectors like the city's jobs, closed ones like its
+    vacancies.  In a steady state (unemployment at its normal rate) nothing
+    changes; after an inflow or a shock unemployment returns to normal with
+    a half-life of about ``log 2 / rate`` months plus the matching lag.
+
+    jobs, employed : (C, 4) persons (jobs changed in place);  unemployed : (C,) persons;
+    normal_rate : (C,) unemployment rate the city returns to (its 2020 rate).
+    """
+    vac = np.maximum(jobs - employed, 0.0)
+    labour_force = employed.sum(1) + unemployed
+    gap = rate * (unemployed - normal_rate * labour_force)
+    gap = np.maximum(gap, -vac.sum(1))  # close vacant posts only
+    tot_jobs = np.maximum(jobs.sum(1, keepdims=True), 1e-12)
+    tot_vac = np.maximum(vac.sum(1, keepdims=True), 1e-12)
+    share = np.where(gap[:, None] > 0, jobs / tot_jobs, vac / tot_vac)
+    jobs += gap[:, None] * share
     return jobs
 
 

@@ -39,6 +39,7 @@ from .metrics import Recorder, take_census
 from .policy.engine import PolicyEngine
 from .population import RETIREE_AGE0, build_population, UNEMPLOYED
 from .rng import stream_key
+from .vital_rates import VitalRates, load_vital_rates
 
 
 class MigrationModel(mesa.Model):
@@ -121,8 +122,10 @@ class MigrationModel(mesa.Model):
         init_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0]))
         self.people, self.cohorts, base = build_population(
             cities, provinces, cfg, self.graduates_per_year, init_rng, self.hours)
-        self.mortality = demography.mortality_table(cfg.demography)
-        self.fertility = demography.fertility_table(prov["tfr_2020"].to_numpy(float))
+        dem = cfg.demography
+        self.vital_rates = VitalRates(load_vital_rates(cfg.resolve(cfg.data.vital_rates)), cities["province"],
+                                      prov["tfr_2020"], dem.fertility_change_after_table_year.value,
+                                      dem.mortality_change_after_table_year.value)
 
         # --- labour market ----------------------------------------------------
         cen = take_census(self.people, 0, C)
@@ -135,6 +138,8 @@ class MigrationModel(mesa.Model):
         self.mu = labour.calibrate_matching_efficiency(
             lab.separation_rate_month.value, employed.sum(1), cen["unemployed"][:C], vac0, lab.matching_elasticity.value)
         self.tight0 = vac0 / np.maximum(cen["unemployed"][:C], 1)
+        lf0 = employed.sum(1) + cen["unemployed"][:C]
+        self.normal_unemployment = np.where(lf0 > 0, cen["unemployed"][:C] / np.maximum(lf0, 1), 0.0)
         self.job_finding = np.where(cen["unemployed"][:C] > 0, lab.separation_rate_month.value * employed.sum(1)
                                     / np.maximum(cen["unemployed"][:C], 1), 0.0)
 
@@ -145,6 +150,7 @@ class MigrationModel(mesa.Model):
         self.stock0 = housing.initial_stock(pop0, cfg.housing)
         self.stock = self.stock0.copy()
         self.demand0 = pop0.astype(float)
+        self.jobs_population = pop0.astype(float)  # local jobs follow it (labour.follow_population)
         self.roc_rent = housing.initial_rent(np.array([roc["house_price_cny_m2"]]), cfg.housing)[0]
         self.roc_wage_level = roc["wage_cny_year"] / 12.0
 
@@ -159,6 +165,7 @@ class MigrationModel(mesa.Model):
         # --- records ---------------------------------------------------------
         start_y, start_m = map(int, cfg.start.split("-"))
         self.start_index = start_y * 12 + start_m - 1
+        self._set_vital_rates()  # births and deaths of the start year
         self.recorder = Recorder(cities["name_en"], cities["province"], self.names, self.start_index)
         self.datacollector = self.recorder  # Mesa-style name, used by the page
         self.month_flows = np.zeros((J, J), np.int64)
@@ -187,24 +194,33 @@ class MigrationModel(mesa.Model):
                 int(cfg.demography.retirement_age_women.value), C, key("children_age_out"))
             demography.age_cohorts(self.cohorts)
             self.cohorts.retirees += retired[:C] * scale  # retire where they live
+            self._set_vital_rates()  # the new year's birth and death rates, per province
         dead, born = demography.deaths_and_births(
             P.city, P.age, P.female, P.children, self.mortality, self.policy.fertility(), scale, key("death"),
             key("birth"), C)
-        deaths += dead[:C] + demography.cohort_deaths(self.cohorts, cfg.demography, self.city_rng("cohort_deaths"))
+        deaths += dead[:C] + demography.cohort_deaths(self.cohorts, cfg.demography, self.city_rng("cohort_deaths"),
+                                                      self.vital_rates.mortality)
         births += born
         self.cohorts.minors[:, 0] += born
         if calendar_month == 9:
             flows += self._school_leavers()
         counted = flows.copy()  # moves already in the census below
         if calendar_month == 7:
-            cols, graduates = demography.graduate_cohort(self.cohorts, scale, self.city_rng("graduates"), self.month)
+            dem = cfg.demography
+            cols, graduates = demography.graduate_cohort(
+                self.cohorts, scale, self.city_rng("graduates"), self.month,
+                0.5 * (dem.inactive_share_women.value + dem.inactive_share_men.value))
             P.append(**cols)
         cen = take_census(P, self.month, C)
 
         # 2. labour demand ----------------------------------------------------
         lab = cfg.labour
         employed = self.policy.by_workplace(cen["employed"].astype(float))  # commuters count where they work
-        labour.expire_vacancies(self.jobs, employed * scale, lab.initial_vacancy_rate.value, lab.vacancy_expiry_month.value)
+        population = self.city_population(cen).astype(float)
+        labour.follow_population(self.jobs, population, self.jobs_population, lab.local_jobs_population_elasticity.value)
+        self.jobs_population = population
+        labour.post_vacancies(self.jobs, employed * scale, cen["unemployed"][:C] * scale, self.normal_unemployment,
+                              lab.vacancy_adjustment_month.value)  # jobs follow people
         labour.update_jobs(self.jobs, self.job_shock, lab, self.city_rng("job_shocks"))
         self.policy.labour_demand()  # job programmes: cluster jobs, minimum wage
         excess = np.maximum(employed - self.jobs / scale, 0)
@@ -281,17 +297,30 @@ class MigrationModel(mesa.Model):
         """
         return np.random.default_rng([self.seed, self.month, zlib.crc32(stream.encode())])
 
+    def _set_vital_rates(self) -> None:
+        """This year's fertility and mortality per city (``vital_rates.VitalRates``): the
+        province's recorded rates at the current age structure, or after the record the
+        last rates carried on."""
+        P, C = self.people, self.C
+        counts = demography.age_sex_counts(P.city, P.age, P.female, C)
+        women, expected_deaths = demography.exposures(counts, self.cohorts, self.config.demography, self.scale)
+        self.vital_rates.update(self.year, self.city_population(), women, expected_deaths)
+        self.fertility = demography.fertility_table(self.vital_rates.tfr)
+        self.mortality = demography.mortality_table(self.config.demography, np.append(self.vital_rates.mortality, 1.0))
+
     def _school_leavers(self) -> np.ndarray:
-        """September: 18-year-olds go to university (here or the rest of China) or to work."""
+        """September: 18-year-olds go to university (here or the rest of China) or to work;
+        the seats they leave are filled by students from outside (a boundary flow)."""
         cfg, C, scale = self.config, self.C, self.scale
         dem = cfg.demography
-        study, roc_persons, workers, roc_agents = demography.school_leavers(
-            self.cohorts, self.cities["province"].to_numpy(), dem, scale, self.city_rng("school_leavers"),
-            self.graduates_per_year)
+        seats = demography.university_seats(self.graduates_per_year, dem, self.year - 2020)
+        study, roc_persons, workers, roc_agents, from_outside = demography.school_leavers(
+            self.cohorts, self.cities["province"].to_numpy(), dem, scale, self.city_rng("school_leavers"), seats)
         flows = np.zeros((self.J, self.J), np.int64)
         flows[:C, :C] += study
         np.fill_diagonal(flows, 0)
         flows[:C, C] += roc_persons
+        flows[C, :C] += from_outside
         home = np.arange(C)
         voc = dem.vocational_share_of_non_tertiary.value
         inactive = 0.5 * (dem.inactive_share_women.value + dem.inactive_share_men.value)
@@ -432,6 +461,11 @@ class MigrationModel(mesa.Model):
     def flows_frame(self) -> pd.DataFrame:
         """``flows`` table: one row per (month, origin, destination) with movers > 0."""
         return self.recorder.flows_frame()
+
+    @property
+    def year(self) -> int:
+        """Calendar year of the current month."""
+        return (self.start_index + self.month) // 12
 
     @property
     def date(self) -> str:

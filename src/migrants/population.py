@@ -145,7 +145,8 @@ class Cohorts:
     """Persons who are not agents, counted per city (all int64, persons).
 
     minors   : (C, 19) ages 0..17, bucket 18 = school leavers still to be placed
-    students : (C, C, 4) by university city, origin city, years to graduation (1..4)
+    students : (C, C+1, 4) by university city, origin city (C: outside the simulated
+               cities), years to graduation (1..4)
     retirees : (C, 46) ages 55..100 (100 = 100 and over)
     """
 
@@ -199,21 +200,15 @@ def build_population(cities, provinces, scenario, graduates_per_year, rng, trave
 
     minors = np.zeros((C, MINOR_AGES), np.int64)
     retirees = np.zeros((C, RETIREE_AGES), np.int64)
-    students = np.zeros((C, C, 4), np.int64)
 
-    # students: four graduating years in the university city; origins: home city,
-    # rest of the home province, other cities (weights in the scenario)
-    origin_w = study_origin_weights(cities, dem)  # (C uni, C origin)
-    for c in range(C):
-        per_year = np.floor(graduates_per_year[c] * origin_w[c]).astype(np.int64)
-        students[c, :, :] = per_year[:, None]
+    kids = np.round(pop * prov.share_0_14.to_numpy(float) * 18 / 15).astype(np.int64)
+    students = initial_students(kids // 18, cities["province"].to_numpy(), graduates_per_year, dem)
 
     retire_w = retiree_age_weights()
     n_work = np.zeros(C, np.int64)
     for c in range(C):
-        kids = int(round(pop[c] * prov.share_0_14[c] * 18 / 15))
-        minors[c, :18] = kids // 18
-        minors[c, 0] += kids - 18 * (kids // 18)
+        minors[c, :18] = kids[c] // 18
+        minors[c, 0] += kids[c] - 18 * (kids[c] // 18)
         old = int(round(pop[c] * prov.share_60_plus[c]))
         # women aged 55-59 are retired (retirement at 55), part of the census 15-59 band
         women_55_59 = int(round(pop[c] * prov.share_15_59[c] * 5 / 45 * 0.5))
@@ -274,28 +269,27 @@ def build_population(cities, provinces, scenario, graduates_per_year, rng, trave
     return P, Cohorts(minors, students, retirees), base
 
 
-def study_origin_weights(cities, dem) -> np.ndarray:
-    """Where a university's students come from: (C uni, C origin), rows sum to 1.
+def initial_students(cohort_size, provinces, graduates_per_year, dem) -> np.ndarray:
+    """University students in November 2020, persons (C university, C+1 origin, 4 years to graduation).
 
-    Weight ``study_home_city_weight`` on the university's own city,
-    ``study_home_province_weight`` spread over the rest of its province by
-    population, and the remainder over all other simulated cities by population.
+    Each year-group is the intake the September rule gives for one cohort of
+    ``cohort_size`` (C,) 18-year-olds per city at the 2020 seats (expected
+    values, ``demography.admit_students``): applicants from the simulated
+    cities by ``application_weights``, the rest of the seats filled from
+    outside (origin index C).  So the initial stock is the stationary stock of
+    the rule, and it holds still while cohorts and seats do (tests/test_steady_state.py).
     """
-    C = len(cities)
-    pop = cities["pop2020"].to_numpy(float)
-    prov = cities["province"].to_numpy()
-    home, same = dem.study_home_city_weight.value, dem.study_home_province_weight.value
-    w = np.zeros((C, C))
-    for c in range(C):
-        inprov = (prov == prov[c]) & (np.arange(C) != c)
-        other = prov != prov[c]
-        w[c, c] = home
-        if inprov.any():
-            w[c, inprov] = same * pop[inprov] / pop[inprov].sum()
-        else:
-            w[c, c] += same
-        w[c, other] = (1 - home - same) * pop[other] / pop[other].sum()
-    return w
+    from .demography import admit_students, application_weights, university_seats
+
+    C = cohort_size.size
+    seats = university_seats(graduates_per_year, dem, 0.0)
+    enrol = cohort_size * dem.tertiary_entry_rate.value * (1 - dem.study_rest_of_china_share.value)
+    applications = np.floor(enrol[:, None] * application_weights(provinces, seats.astype(float), dem)).astype(np.int64)
+    admitted, _, outside = admit_students(applications, seats)
+    students = np.zeros((C, C + 1, 4), np.int64)
+    students[:, :C, :] = admitted.T[:, :, None]
+    students[:, C, :] = outside[:, None]
+    return students
 
 
 def retiree_age_weights() -> np.ndarray:
