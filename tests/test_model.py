@@ -62,7 +62,7 @@ def test_graduates_arrive_in_july_and_some_stay(tiny_run):
     assert set(by_date.index[by_date["graduates"] > 0]) == {"2021-07"}
     july = by_date.loc["2021-07"]
     # the cities' graduates a year (Liaoning 370,000 shared by institutions), less
-    # remainders of fewer than `scale` persons per (university, origin) that wait a year
+    # less a remainder of fewer than `scale` persons per university that waits a year
     per_year = tiny_run.cities["graduates_per_year"].sum()
     assert 0.9 * per_year < july["graduates"] <= per_year
     assert 0 < july["graduates_stayed"] < july["graduates"]
