@@ -27,6 +27,18 @@ CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 SCENARIO_DIR = CONFIG_DIR / "scenarios"
 
 
+def read_table(path: Path, what: str):
+    """A CSV input file as a DataFrame; a missing or unreadable file is a ConfigError naming it."""
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path)
+    except FileNotFoundError:
+        raise ConfigError(f"{what} file {path}: no such file") from None
+    except Exception as e:  # noqa: BLE001 - any parse failure is the user's file
+        raise ConfigError(f"{what} file {path}: cannot be read as CSV ({e})") from None
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 

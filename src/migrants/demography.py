@@ -47,6 +47,11 @@ def annual_mortality_table(dem) -> np.ndarray:
                                              dem.male_mortality_factor.value, bool(f)) for f in (0, 1)])
 
 
+def monthly_probability(q_year):
+    """Monthly probability of an event whose annual probability is ``q_year`` (capped at 0.5)."""
+    return 1 - (1 - np.minimum(q_year, 0.5)) ** (1 / 12)
+
+
 def mortality_table(dem, factor=None) -> np.ndarray:
     """Monthly death probability of agents, (P places, 128 ages, 2 sexes).
 
@@ -54,8 +59,7 @@ def mortality_table(dem, factor=None) -> np.ndarray:
     0.5); None gives one place at the unscaled schedule.
     """
     f = np.ones(1) if factor is None else np.asarray(factor, float)
-    q = np.minimum(annual_mortality_table(dem)[None, :, :] * f[:, None, None], 0.5)
-    return 1 - (1 - q) ** (1 / 12)
+    return monthly_probability(annual_mortality_table(dem)[None, :, :] * f[:, None, None])
 
 
 @njit(parallel=True, cache=True)
@@ -191,14 +195,19 @@ def cohort_deaths(cohorts, dem, rng, factor=None) -> np.ndarray:
     """
     C = cohorts.minors.shape[0]
     f = np.ones(C) if factor is None else np.asarray(factor, float)
-    monthly = lambda q: 1 - (1 - np.minimum(q, 0.5)) ** (1 / 12)  # noqa: E731
-    dm = rng.binomial(cohorts.minors, monthly(MINOR_MORTALITY_YEAR * f)[:, None])
-    ds = rng.binomial(cohorts.students, monthly(student_mortality(dem) * f)[:, None, None])
-    dr = rng.binomial(cohorts.retirees, monthly(retiree_mortality(dem)[None, :] * f[:, None]))
+    dm = rng.binomial(cohorts.minors, monthly_probability(MINOR_MORTALITY_YEAR * f)[:, None])
+    ds = rng.binomial(cohorts.students, monthly_probability(student_mortality(dem) * f)[:, None, None])
+    dr = rng.binomial(cohorts.retirees, monthly_probability(retiree_mortality(dem)[None, :] * f[:, None]))
     cohorts.minors -= dm
     cohorts.students -= ds
     cohorts.retirees -= dr
     return dm.sum(1) + ds.sum((1, 2)) + dr.sum(1)
+
+
+def mean_inactive_share(dem) -> float:
+    """Share of new labour-market entrants (school leavers, graduates) out of the labour force:
+    the mean of the women's and men's shares (entrants are half women)."""
+    return 0.5 * (dem.inactive_share_women.value + dem.inactive_share_men.value)
 
 
 def student_mortality(dem) -> float:
@@ -208,11 +217,7 @@ def student_mortality(dem) -> float:
 
 def retiree_mortality(dem) -> np.ndarray:
     """Annual death probability of the retired by age bucket 55..100, both sexes (46,)."""
-    ages = RETIREE_AGE0 + np.arange(RETIREE_AGES)
-    return 0.5 * (annual_mortality(ages, dem.mortality_q30.value, dem.mortality_gompertz_slope.value,
-                                   dem.male_mortality_factor.value, False)
-                  + annual_mortality(ages, dem.mortality_q30.value, dem.mortality_gompertz_slope.value,
-                                     dem.male_mortality_factor.value, True))
+    return annual_mortality_table(dem)[RETIREE_AGE0:RETIREE_AGE0 + RETIREE_AGES].mean(1)
 
 
 def application_weights(provinces: np.ndarray, seats: np.ndarray, dem) -> np.ndarray:

@@ -33,7 +33,7 @@ import yaml
 
 from . import cities as cities_mod
 from . import decisions, demography, housing, labour
-from .config import Scenario, load_scenario
+from .config import Scenario, load_scenario, read_table
 from .errors import ConfigError
 from .metrics import Recorder, take_census
 from .policy.engine import PolicyEngine
@@ -206,10 +206,9 @@ class MigrationModel(mesa.Model):
             flows += self._school_leavers()
         counted = flows.copy()  # moves already in the census below
         if calendar_month == 7:
-            dem = cfg.demography
             cols, graduates = demography.graduate_cohort(
                 self.cohorts, scale, self.city_rng("graduates"), self.month,
-                0.5 * (dem.inactive_share_women.value + dem.inactive_share_men.value))
+                demography.mean_inactive_share(cfg.demography))
             P.append(**cols)
         cen = take_census(P, self.month, C)
 
@@ -323,7 +322,7 @@ class MigrationModel(mesa.Model):
         flows[C, :C] += from_outside
         home = np.arange(C)
         voc = dem.vocational_share_of_non_tertiary.value
-        inactive = 0.5 * (dem.inactive_share_women.value + dem.inactive_share_men.value)
+        inactive = demography.mean_inactive_share(dem)
         if workers.sum():
             self.people.append(**demography.new_school_leaver_agents(workers, home, home, voc, inactive,
                                                                      self.city_rng("new_workers"), self.month))
@@ -512,12 +511,7 @@ def load_provinces(path: Path) -> pd.DataFrame:
     """configs/provinces.csv indexed by province, with its columns checked."""
     need = ["province", "share_0_14", "share_15_59", "share_60_plus", "tfr_2020", "college_per_100k",
             "high_school_per_100k", "min_wage_cny_month"]
-    try:
-        df = pd.read_csv(path)
-    except FileNotFoundError:
-        raise ConfigError(f"provinces file {path}: no such file") from None
-    except Exception as e:  # noqa: BLE001 - any parse failure is the user's file
-        raise ConfigError(f"provinces file {path}: cannot be read as CSV ({e})") from None
+    df = read_table(path, "provinces")
     for col in need:
         if col not in df.columns:
             raise ConfigError(f"provinces file {path}: column `{col}` is missing")

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .config import read_table
 from .errors import ConfigError
 
 COLUMNS = ("province", "year", "births_per_1000", "deaths_per_1000", "tfr", "source")
@@ -34,12 +35,7 @@ COLUMNS = ("province", "year", "births_per_1000", "deaths_per_1000", "tfr", "sou
 
 def load_vital_rates(path: Path) -> pd.DataFrame:
     """The table, checked: one row per (province, year), rates finite and in 0..60 per 1,000."""
-    try:
-        df = pd.read_csv(path)
-    except FileNotFoundError:
-        raise ConfigError(f"vital rates file {path}: no such file") from None
-    except Exception as e:  # noqa: BLE001 - any parse failure is the user's file
-        raise ConfigError(f"vital rates file {path}: cannot be read as CSV ({e})") from None
+    df = read_table(path, "vital rates")
     for col in COLUMNS:
         if col not in df.columns:
             raise ConfigError(f"vital rates file {path}: column `{col}` is missing; expected columns {list(COLUMNS)}")
@@ -121,7 +117,3 @@ class VitalRates:
                 if unit > 0:
                     current[c] = rates[(p, ry)] * pop / 1000.0 / unit * (1 + change) ** max(year - last, 0)
         self.year = year
-
-    def recorded(self, province: str, year: int) -> tuple[float | None, float | None]:
-        """(births, deaths) per 1,000 in the table, None where it has none."""
-        return self.cbr.get((province, year)), self.cdr.get((province, year))
