@@ -54,7 +54,8 @@ def test_matching_is_calibrated_to_a_steady_state():
 def test_wage_level_rises_with_tightness_and_keeps_the_floor():
     lab = SC.labour
     lvl = np.array([5000.0, 5000.0, 5000.0, 1000.0])
-    new = labour.wage_level_update(lvl, np.array([0.2, 0.4, 0.8, 0.4]), np.full(4, 0.4), lab, np.full(4, 1800.0))
+    new = labour.wage_level_update(lvl, np.array([0.2, 0.4, 0.8, 0.4]), np.full(4, 0.4), lab.wage_growth_year.value, lab,
+                                     np.full(4, 1800.0))
     assert new[0] < new[1] < new[2]
     assert new[3] == 1800.0
     g = (1 + lab.wage_growth_year.value) ** (1 / 12)

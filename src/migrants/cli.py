@@ -133,6 +133,52 @@ def validate(
     typer.echo(f"ok: scenario {m.config.name}: {m.C} cities, {len(list(_params(m.config)))} parameters with sources")
 
 
+@app.command()
+def backtest(
+    seeds: int = typer.Option(3, "--seeds", help="Replicates (seeds scenario seed, +1, ...)."),
+    scale: Optional[int] = typer.Option(None, "--scale", help="Persons per agent (default: the scenario's)."),
+    out: Path = typer.Option(Path("results/backtest"), "--out", help="Folder for backtest.parquet, summary, png."),
+    jobs: int = typer.Option(1, "--jobs", help="Seeds run in parallel (processes)."),
+    scenario: str = typer.Option("history", "--scenario", help="The history scenario to set against the record."),
+    set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a field: --set decisions.beta_income=1.2"),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar or summary."),
+):
+    """Run the history and set every simulated figure against the record, beside naive forecasts."""
+    from tqdm import tqdm
+
+    from .backtest import format_summary, run_backtest
+
+    if seeds < 1:
+        fail(f"--seeds {seeds}: expected a whole number of replicates >= 1")
+    if scale is not None and scale < 1:
+        fail(f"--scale {scale}: expected a whole number of persons per agent >= 1")
+    if jobs < 1:
+        fail(f"--jobs {jobs}: expected a whole number of processes >= 1")
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out}: is a file; expected a folder")
+    t0 = time.perf_counter()
+    try:
+        from .backtest import CONFIG_DIR, load_targets  # check the targets before the runs
+        from .cities import load_cities
+        from .config import load_scenario
+        from .model import MigrationModel
+
+        ov = parse_sets(set_)
+        cfg = load_scenario(scenario, ov)
+        load_targets(CONFIG_DIR / "targets", load_cities(cfg.resolve(cfg.data.cities)))
+        MigrationModel(scenario=scenario, overrides=ov | {"scale": 100000})  # every input file checked
+        with tqdm(total=seeds, unit="run", disable=quiet, file=sys.stderr, desc=f"backtest {cfg.name}") as bar:
+            df, s = run_backtest(out, seeds=seeds, scale=scale, jobs=jobs, scenario=scenario, overrides=ov,
+                                 progress=lambda i, n: bar.update(1))
+    except ConfigError as e:
+        fail(str(e))
+    if not quiet:
+        typer.echo(f"Backtest of {cfg.name}: {cfg.start} + {cfg.months} months, {seeds} seed(s); "
+                   f"{len(df)} targets (none dated 2021 or later)")
+        typer.echo(format_summary(s))
+        typer.echo(f"wrote {out}/backtest.parquet, summary.parquet, backtest.png  ({time.perf_counter() - t0:.1f} s)")
+
+
 def _params(cfg):
     from .config import iter_params
 

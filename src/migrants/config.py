@@ -59,6 +59,8 @@ class DataFiles(_Strict):
     transport_links: str = "transport_links.csv"
     rest_of_china: str = "rest_of_china.yaml"
     vital_rates: str = "history/vital_rates.csv"
+    history: str = "history"  # folder of the time-varying inputs (migrants.history)
+    provinces_2010: str = "provinces_2010.csv"  # age and education structure at the 2010 census
 
 
 class Demography(_Strict):
@@ -146,6 +148,8 @@ class Scenario(_Strict):
     seed: int = Field(20201101, ge=0)
     scale: int = Field(100, ge=1)
     cities: list[str] | None = None
+    census: Literal[2010, 2020] = 2020  # the census the synthetic population is built from
+    time_varying_inputs: bool = True  # read configs/history by date; false: inputs held at their start
     data: DataFiles = DataFiles()
     demography: Demography
     labour: Labour

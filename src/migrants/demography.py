@@ -147,9 +147,13 @@ def deaths_and_births(city, age, female, children, mort, fert, scale, key_death,
 
 
 @njit(parallel=True, cache=True)
-def age_and_retire(city, age, female, children, retire_men, retire_women, C, key_child):
+def age_and_retire(city, age, female, children, retire_men, retire_women, C, key_child, key_retire):
     """January: everyone a year older; those at retirement age leave the agents.
 
+    ``retire_men``, ``retire_women`` are statutory ages in years, fractional
+    while the 2025 reform raises them a month at a time: with age ``r = k + f``
+    everyone older than ``k`` retires and those aged ``k`` retire with
+    probability ``1 - f`` (the mean retirement age of a cohort is then ``r``).
     Returns retired (C+1, 46) agents by city and retiree age bucket (55..100).
     A child leaves a parent's ``children`` with probability 1/18 a year (turns 18).
     """
@@ -168,7 +172,8 @@ def age_and_retire(city, age, female, children, retire_men, retire_women, C, key
                 if uniform(key_child, i * 8 + _) < 1.0 / 18.0:
                     children[i] -= 1
             limit = retire_women if female[i] == 1 else retire_men
-            if age[i] >= limit:
+            whole = np.floor(limit)
+            if age[i] > whole or (age[i] == whole and uniform(key_retire, i) < 1.0 - (limit - whole)):
                 b = min(max(age[i] - 55, 0), 45)
                 out[ch, c, b] += 1
                 city[i] = -1
@@ -237,17 +242,18 @@ def application_weights(provinces: np.ndarray, seats: np.ndarray, dem) -> np.nda
     return np.where(tot > 0, w / np.where(tot > 0, tot, 1.0), 0.0)
 
 
-def university_seats(graduates_per_year: np.ndarray, dem, years_since_2020: float) -> np.ndarray:
+def university_seats(graduates_per_year: np.ndarray, intake_index: float = 1.0) -> np.ndarray:
     """First-year places of each city's universities this year, persons (C,).
 
     The 2020 intake is taken equal to the city's graduates a year (a stock of
-    four year-groups of that size is stationary), growing at
-    ``university_intake_growth_year``.  Places are planned quotas
-    (招生计划) filled every year: the seats the simulated cities' school
+    four year-groups of that size is stationary), times ``intake_index``: the
+    national graduates of the year relative to 2020 where the record has them
+    (configs/history/higher_education.csv), else ``university_intake_growth_year``
+    compounded from 2020 (``MigrationModel._intake_index``).  Places are planned
+    quotas (招生计划) filled every year: the seats the simulated cities' school
     leavers do not take are filled from outside (``admit_students``).
     """
-    g = (1 + dem.university_intake_growth_year.value) ** years_since_2020
-    return np.floor(np.asarray(graduates_per_year, float) * g).astype(np.int64)
+    return np.floor(np.asarray(graduates_per_year, float) * intake_index).astype(np.int64)
 
 
 def admit_students(applications: np.ndarray, seats: np.ndarray, rng=None):

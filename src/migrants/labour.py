@@ -242,16 +242,18 @@ def index_wages(city, status, wage, months_in_city, factor, floor, C):
             wage[i] = max(w, floor[c])
 
 
-def wage_level_update(level, tight, tight0, lab, min_wage):
+def wage_level_update(level, tight, tight0, growth, lab, min_wage):
     """New city wage level (C,) CNY/month: trend growth times tightness response.
 
     ``level * (1+g)^(1/12) * exp(phi * clip(log(tight/tight0), -1, 1) / 12)``:
-    wages grow faster than trend while the market is tighter than in 2020, by
-    at most ``phi`` a year, and the level stays above the minimum wage.
+    ``growth`` g (C,) or scalar, a year, is the recorded wage growth of the year
+    (configs/history/city_wages.csv) or, after the record, ``wage_growth_year``;
+    wages grow faster than that while the market is tighter than at the start,
+    by at most ``phi`` a year, and the level stays above the minimum wage.
     """
     ratio = np.where(tight0 > 0, tight / np.maximum(tight0, 1e-12), 1.0)
     gap = np.clip(np.log(np.maximum(ratio, 1e-12)), -1.0, 1.0)
-    new = level * (1 + lab.wage_growth_year.value) ** (1 / 12) * np.exp(lab.wage_tightness_elasticity_year.value * gap / 12)
+    new = level * (1 + np.asarray(growth, float)) ** (1 / 12) * np.exp(lab.wage_tightness_elasticity_year.value * gap / 12)
     return np.maximum(new, min_wage)
 
 

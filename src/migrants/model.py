@@ -32,7 +32,7 @@ import pandas as pd
 import yaml
 
 from . import cities as cities_mod
-from . import decisions, demography, housing, labour
+from . import decisions, demography, history, housing, labour
 from .config import Scenario, load_scenario, read_table
 from .errors import ConfigError
 from .metrics import Recorder, take_census
@@ -85,9 +85,12 @@ class MigrationModel(mesa.Model):
         t0 = time.perf_counter()
 
         # --- cities, transport network, data ---------------------------------
+        start_y, start_m = map(int, cfg.start.split("-"))
+        self.start_index = start_y * 12 + start_m - 1
         cities = cities_mod.load_cities(cfg.resolve(cfg.data.cities))
+        known_cities = set(cities["name_en"])
         if cfg.cities:
-            unknown = sorted(set(cfg.cities) - set(cities["name_en"]))
+            unknown = sorted(set(cfg.cities) - known_cities)
             if unknown:
                 raise ConfigError(f"scenario {cfg.name}: field `cities` names unknown cities {unknown}; "
                                   f"expected names from {cfg.data.cities} (name_en)")
@@ -101,27 +104,51 @@ class MigrationModel(mesa.Model):
                "wage_cny_year": roc_raw["wage_cny_year"]["value"],
                "house_price_cny_m2": roc_raw["house_price_cny_m2"]["value"],
                "employment_probability": roc_raw["employment_probability"]["value"]}
-        self.rest_of_china = roc
         links = cities_mod.load_links(cfg.resolve(cfg.data.transport_links))
         if cfg.cities:
             links, roc_raw = subset_links(cities, links, roc_raw)
-        self.graph = cities_mod.build_transport_graph(cities, links, roc_raw)
-        self.hours = cities_mod.travel_time_matrix(self.graph).astype(float)
-        self.cross_province = cities_mod.province_matrix(cities).astype(float)
-        self.network, self.city_agents = cities_mod.place_cities(self, self.graph)
+        self.links = links.reset_index(drop=True)
+        self._roc_raw = roc_raw
         provinces = load_provinces(cfg.resolve(cfg.data.provinces))
         missing = sorted(set(cities["province"]) - set(provinces.index))
         if missing:
             raise ConfigError(f"{cfg.data.provinces}: no row for province(s) {missing} used in {cfg.data.cities}")
+        # the world's record by date (configs/history), or None: inputs held at their start values
+        self.record = (history.load_record(cfg.resolve(cfg.data.history), cities, self.links, roc["name_en"],
+                                           known_cities, set(provinces.index))
+                       if cfg.time_varying_inputs else None)
+        self.graph = cities_mod.build_transport_graph(cities, links, roc_raw)  # every link, for the map
+        self.hours = self._travel_hours()  # the links open at the start
+        self.cross_province = cities_mod.province_matrix(cities).astype(float)
+        self.network, self.city_agents = cities_mod.place_cities(self, self.graph)
         prov = provinces.loc[cities["province"]].reset_index(drop=True)
-        self.min_wage = prov["min_wage_cny_month"].to_numpy(float)
+        self.statutory_min_wage = prov["min_wage_cny_month"].to_numpy(float)
+        # the start year's wages, house prices and minimum wages, where the record has them
+        cities = cities.copy()
+        cities["census_population"] = cities[f"pop{cfg.census}"]
+        r = self.record
+        if r is not None:
+            if r.wage(start_y) is not None:
+                cities["avg_wage_cny"] = r.wage(start_y)
+            if r.house_price(start_y) is not None:
+                cities["house_price_cny_m2"] = r.house_price(start_y)
+            if r.roc(start_y) is not None:
+                roc["wage_cny_year"], roc["house_price_cny_m2"] = r.roc(start_y)
+            if r.min_wage(self.start_index) is not None:
+                self.statutory_min_wage = r.min_wage(self.start_index).copy()
+        self.min_wage = self.statutory_min_wage.copy()  # policy cards may raise it (PolicyEngine)
+        self.cities = cities
+        self.rest_of_china = roc
         self.names = list(cities["name_en"]) + [roc["name_en"]]
 
-        # --- synthetic population (November 2020) ----------------------------
+        # --- synthetic population (the census of cfg.census) -----------------
+        if cfg.census == 2010:
+            provinces = census_structure(provinces, cfg.resolve(cfg.data.provinces_2010))
+        # the cities' universities: 2020 graduates (configs/cities.csv), by the national trend
         self.graduates_per_year = cities["graduates_per_year"].fillna(0).to_numpy(float)
         init_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0]))
         self.people, self.cohorts, base = build_population(
-            cities, provinces, cfg, self.graduates_per_year, init_rng, self.hours)
+            cities, provinces, cfg, self.graduates_per_year * self._intake_index(start_y), init_rng, self.hours)
         dem = cfg.demography
         self.vital_rates = VitalRates(load_vital_rates(cfg.resolve(cfg.data.vital_rates)), cities["province"],
                                       prov["tfr_2020"], dem.fertility_change_after_table_year.value,
@@ -153,6 +180,10 @@ class MigrationModel(mesa.Model):
         self.jobs_population = pop0.astype(float)  # local jobs follow it (labour.follow_population)
         self.roc_rent = housing.initial_rent(np.array([roc["house_price_cny_m2"]]), cfg.housing)[0]
         self.roc_wage_level = roc["wage_cny_year"] / 12.0
+        self.stock_growth = np.full(C, cfg.housing.housing_stock_growth_year.value)  # events may change it
+        self._year_inputs(start_y)  # the start year's recorded growth rates
+        for month, city, name, value in (r.events_until(self.start_index) if r is not None else []):
+            self._event(city, name, value)  # events dated before the start are in force
 
         # --- public services and policies (the scenario's policy cards) -------
         dec = cfg.decisions
@@ -163,8 +194,6 @@ class MigrationModel(mesa.Model):
         self.policy = PolicyEngine(self)  # no cards: every hook is a no-op
 
         # --- records ---------------------------------------------------------
-        start_y, start_m = map(int, cfg.start.split("-"))
-        self.start_index = start_y * 12 + start_m - 1
         self._set_vital_rates()  # births and deaths of the start year
         self.recorder = Recorder(cities["name_en"], cities["province"], self.names, self.start_index)
         self.datacollector = self.recorder  # Mesa-style name, used by the page
@@ -187,11 +216,16 @@ class MigrationModel(mesa.Model):
         deaths = np.zeros(C, np.int64)
         graduates = np.zeros(C, np.int64)
 
+        # 0. the world's record (configs/history): what changed outside the model this month
+        if calendar_month == 1:
+            self._year_inputs(self.year)  # wage growth, house prices, retirement ages of the year
+        self._month_inputs()  # minimum wages, rail openings, policy events from their month
+
         # 1. demography -------------------------------------------------------
         if calendar_month == 1:
             retired = demography.age_and_retire(
-                P.city, P.age, P.female, P.children, int(cfg.demography.retirement_age_men.value),
-                int(cfg.demography.retirement_age_women.value), C, key("children_age_out"))
+                P.city, P.age, P.female, P.children, self.retirement_age_men, self.retirement_age_women, C,
+                key("children_age_out"), key("retire"))
             demography.age_cohorts(self.cohorts)
             self.cohorts.retirees += retired[:C] * scale  # retire where they live
             self._set_vital_rates()  # the new year's birth and death rates, per province
@@ -256,7 +290,7 @@ class MigrationModel(mesa.Model):
 
         # 6. housing ----------------------------------------------------------
         hou = cfg.housing
-        self.stock *= (1 + hou.housing_stock_growth_year.value) ** (1 / 12)
+        self.stock *= (1 + self.stock_growth) ** (1 / 12)
         # residents after this month's moves: the census before them plus net arrivals
         after = flows - counted
         demand = (self.city_population(cen) + after[:, :C].sum(0) - after[:C, :].sum(1)).astype(float)
@@ -268,10 +302,11 @@ class MigrationModel(mesa.Model):
 
         # 7. wages ------------------------------------------------------------
         tight = vacancies.sum(1) / np.maximum(unemployed, 1)
-        new_level = labour.wage_level_update(self.wage_level, tight, self.tight0, lab, self.min_wage)
+        new_level = labour.wage_level_update(self.wage_level, tight, self.tight0, self.wage_growth, lab,
+                                             self.min_wage)
         wage_factor = new_level / self.wage_level  # incumbents' wages follow, at month end (step 9)
         self.wage_level = new_level
-        self.roc_wage_level *= (1 + lab.wage_growth_year.value) ** (1 / 12)
+        self.roc_wage_level *= (1 + self.roc_wage_growth) ** (1 / 12)
 
         # 8. policies: payments booked per card and city ---------------------
         self.subsidy_spend = self.policy.pay(births)
@@ -296,6 +331,60 @@ class MigrationModel(mesa.Model):
         """
         return np.random.default_rng([self.seed, self.month, zlib.crc32(stream.encode())])
 
+    def _year_inputs(self, year: int) -> None:
+        """January (and the start): the year's recorded wage growth, house-price change and
+        statutory retirement ages; after a table ends, the scenario's assumptions."""
+        cfg, r = self.config, self.record
+        g = cfg.labour.wage_growth_year.value
+        growth = r.wage_growth(year) if r is not None else None
+        self.wage_growth = np.full(self.C, g) if growth is None else growth  # (C,) a year
+        roc_now, roc_before = (r.roc(year), r.roc(year - 1)) if r is not None else (None, None)
+        self.roc_wage_growth = g if roc_now is None or roc_before is None else roc_now[0] / roc_before[0] - 1
+        if year * 12 > self.start_index:  # not at the start: prices there are the year's already
+            ratio = r.house_price_ratio(year) if r is not None else None
+            if ratio is not None:
+                self.rent0 *= ratio  # the rent anchor follows recorded prices; rents adjust to it
+            if roc_now is not None and roc_before is not None:
+                self.roc_rent *= roc_now[1] / roc_before[1]
+        ages = r.retirement_ages(year) if r is not None else None
+        dem = cfg.demography
+        self.retirement_age_men, self.retirement_age_women = (
+            (dem.retirement_age_men.value, dem.retirement_age_women.value) if ages is None else ages)
+
+    def _month_inputs(self) -> None:
+        """Inputs dated to this month: a new minimum wage, a rail link's opening, a policy event."""
+        r = self.record
+        if r is None:
+            return
+        now = self.start_index + self.month
+        if r.min_wage_changes_at(now):
+            self.statutory_min_wage[:] = r.min_wage(now)
+            self.min_wage[:] = self.statutory_min_wage  # cards that raise it apply again in step 2
+        if r.links_open_at(now):
+            self.hours = self._travel_hours()
+        for _, city, name, value in r.events_at(now):
+            self._event(city, name, value)
+
+    def _event(self, city: int, name: str, value: float) -> None:
+        """A dated change of one city input (configs/history/events.csv)."""
+        if name == "housing_stock_growth_year":
+            self.stock_growth[city] = value  # e.g. Beijing's population cap (2017 master plan)
+
+    def _travel_hours(self) -> np.ndarray:
+        """Fastest travel time (J, J) hours over the links open this month."""
+        now = self.start_index + self.month
+        links = self.links if self.record is None else self.links[self.record.open_links(now)]
+        graph = cities_mod.build_transport_graph(self.cities, links, self._roc_raw)
+        return cities_mod.travel_time_matrix(graph).astype(float)
+
+    def _intake_index(self, year: int) -> float:
+        """Universities' intake in ``year`` relative to 2020 (configs/cities.csv): the national
+        graduates' trend where the record has it, then ``university_intake_growth_year``."""
+        idx = self.record.graduates_index(year) if self.record is not None else None
+        if idx is None:
+            idx = (1 + self.config.demography.university_intake_growth_year.value) ** (year - 2020)
+        return idx
+
     def _set_vital_rates(self) -> None:
         """This year's fertility and mortality per city (``vital_rates.VitalRates``): the
         province's recorded rates at the current age structure, or after the record the
@@ -312,7 +401,7 @@ class MigrationModel(mesa.Model):
         the seats they leave are filled by students from outside (a boundary flow)."""
         cfg, C, scale = self.config, self.C, self.scale
         dem = cfg.demography
-        seats = demography.university_seats(self.graduates_per_year, dem, self.year - 2020)
+        seats = demography.university_seats(self.graduates_per_year, self._intake_index(self.year))
         study, roc_persons, workers, roc_agents, from_outside = demography.school_leavers(
             self.cohorts, self.cities["province"].to_numpy(), dem, scale, self.city_rng("school_leavers"), seats)
         flows = np.zeros((self.J, self.J), np.int64)
@@ -505,6 +594,30 @@ def subset_links(cities: pd.DataFrame, links: pd.DataFrame, roc_raw: dict):
                       "source": "assumption: 1.25 x great-circle at 80 km/h (subset scenario)"})
     links = pd.concat([links, pd.DataFrame(extra)], ignore_index=True)
     return links, roc_raw
+
+
+CENSUS_STRUCTURE = ["share_0_14", "share_15_59", "share_60_plus", "college_per_100k", "high_school_per_100k"]
+
+
+def census_structure(provinces: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``provinces`` with the age and education columns of another census (configs/provinces_2010.csv)."""
+    df = read_table(path, "census provinces")
+    for col in ["province", *CENSUS_STRUCTURE, "source"]:
+        if col not in df.columns:
+            raise ConfigError(f"census provinces file {path}: column `{col}` is missing")
+    df = df.set_index("province")
+    lacking = sorted(set(provinces.index) - set(df.index))
+    if lacking:
+        raise ConfigError(f"census provinces file {path}: no row for province(s) {lacking}")
+    out = provinces.copy()
+    for col in CENSUS_STRUCTURE:
+        vals = pd.to_numeric(df[col], errors="coerce")
+        bad = vals[vals.isna() | (vals < 0) | ((vals > 1) & col.startswith("share"))]
+        if len(bad):
+            raise ConfigError(f"census provinces file {path}: province {bad.index[0]}, column `{col}`: "
+                              f"{df.loc[bad.index[0], col]!r}; expected a share from 0 to 1 or a count per 100,000")
+        out[col] = vals.loc[out.index].to_numpy(float)
+    return out
 
 
 def load_provinces(path: Path) -> pd.DataFrame:

@@ -174,12 +174,16 @@ def education_shares(college_per_100k: float, high_school_per_100k: float, worki
 
 
 def build_population(cities, provinces, scenario, graduates_per_year, rng, travel_hours):
-    """Synthetic population of November 2020, at ``scenario.scale`` persons an agent.
+    """Synthetic population at a census (November 2010 or 2020), at ``scenario.scale`` persons an agent.
+
+    One builder for both censuses: the caller passes the census's numbers.
 
     Parameters
     ----------
-    cities : DataFrame, C rows (configs/cities.csv)
-    provinces : DataFrame indexed by province (configs/provinces.csv)
+    cities : DataFrame, C rows (configs/cities.csv) with ``census_population`` (the census
+        count, ``pop2010`` or ``pop2020``) and ``avg_wage_cny`` of the start year
+    provinces : DataFrame indexed by province: age and education shares of that census
+        (configs/provinces.csv for 2020, configs/provinces_2010.csv for 2010)
     scenario : Scenario
     graduates_per_year : (C,) persons graduating a year from the city's universities
     rng : numpy Generator (initialisation stream)
@@ -195,7 +199,7 @@ def build_population(cities, provinces, scenario, graduates_per_year, rng, trave
     dem, lab, hou = scenario.demography, scenario.labour, scenario.housing
     scale = scenario.scale
     C = len(cities)
-    pop = cities["pop2020"].to_numpy(np.int64)
+    pop = cities["census_population"].to_numpy(np.int64)
     prov = provinces.loc[cities["province"]].reset_index(drop=True)
 
     minors = np.zeros((C, MINOR_AGES), np.int64)
@@ -282,7 +286,7 @@ def initial_students(cohort_size, provinces, graduates_per_year, dem) -> np.ndar
     from .demography import admit_students, application_weights, university_seats
 
     C = cohort_size.size
-    seats = university_seats(graduates_per_year, dem, 0.0)
+    seats = university_seats(graduates_per_year)
     enrol = cohort_size * dem.tertiary_entry_rate.value * (1 - dem.study_rest_of_china_share.value)
     applications = np.floor(enrol[:, None] * application_weights(provinces, seats.astype(float), dem)).astype(np.int64)
     admitted, _, outside = admit_students(applications, seats)
@@ -349,7 +353,7 @@ def initial_sector_shares(cities) -> np.ndarray:
     """Jobs by sector, (C, 4): manufacturing 28%, public 12%, high tech 4-12% rising
     with universities per resident, services the rest (assumption)."""
     hei = cities["hei_count_2017"].fillna(0).to_numpy(float)
-    per_m = hei / (cities["pop2020"].to_numpy(float) / 1e6)
+    per_m = hei / (cities["census_population"].to_numpy(float) / 1e6)
     tech = 0.04 + 0.08 * per_m / per_m.max()
     s = np.column_stack([np.full_like(tech, 0.28), 1 - 0.28 - 0.12 - tech, np.full_like(tech, 0.12), tech])
     return s

@@ -65,7 +65,7 @@ class PolicyEngine:
         self.on = bool(self.cards)
         self.base_school = model.school_access.copy()
         self.base_childcare = model.childcare.copy()
-        self.base_min_wage = model.min_wage.copy()
+        self.base_min_wage = model.statutory_min_wage  # the record's minimum wage (the model updates it)
         self.levers: list = []
         self.records: list[dict] = []
         self.home_candidates = None
