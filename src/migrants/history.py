@@ -63,6 +63,7 @@ def _table(path: Path, what: str, columns: list[str]) -> pd.DataFrame:
 
 
 def _bad(path, what, i, col, value, expected) -> ConfigError:
+    value = value.item() if hasattr(value, "item") else value
     return ConfigError(f"{what} file {path}: line {i + 2}, column `{col}`: {value!r}; expected {expected}")
 
 
@@ -70,7 +71,8 @@ def _numbers(df, col, path, what, lo=0.0, hi=np.inf) -> np.ndarray:
     vals = pd.to_numeric(df[col], errors="coerce").to_numpy(float)
     for i, v in enumerate(vals):
         if not np.isfinite(v) or v < lo or v > hi:
-            raise _bad(path, what, i, col, df[col].iloc[i], f"a number from {lo:g} to {hi:g}")
+            raise _bad(path, what, i, col, df[col].iloc[i],
+                       f"a number >= {lo:g}" if hi == np.inf else f"a number from {lo:g} to {hi:g}")
     return vals
 
 

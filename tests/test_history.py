@@ -1,0 +1,217 @@
+"""The history from the 2010 census: initialisation, time-varying inputs by date, backtest.
+
+Runs use a coarse scale (persons per agent) so that a decade takes seconds.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from migrants import demography
+from migrants.backtest import load_targets, naive_forecasts
+from migrants.cities import load_cities
+from migrants.config import CONFIG_DIR
+from migrants.errors import ConfigError
+from migrants.model import MigrationModel
+
+SCALE = 5000
+CITIES = load_cities(CONFIG_DIR / "cities.csv")
+MIGRANTS = [str(Path(sys.executable).with_name("migrants"))]
+
+
+def month_of(model, date: str) -> int:
+    y, m = map(int, date.split("-"))
+    return y * 12 + m - 1 - model.start_index
+
+
+@pytest.fixture(scope="module")
+def history_run():
+    return MigrationModel(scenario="history", scale=SCALE, months=30).run()
+
+
+def test_month_0_is_the_2010_census(history_run):
+    m0 = history_run.city_frame().query("month == 0").set_index("city")["population"]
+    census = CITIES.set_index("name_en")["pop2010"]
+    assert history_run.config.start == "2010-11"
+    assert np.allclose(m0[census.index], census, rtol=0.01)
+    # the 2010 age structure (configs/provinces_2010.csv), not 2020's: Liaoning had 15.4% aged 60+
+    # in 2010 and 25.7% in 2020; retirees are 55+ (women) / 60+ (men), so compare with both
+    # (plus the women aged 55-59, about 4%): about 19.5% retired in 2010 against 29% with 2020's
+    liaoning = (CITIES["province"] == "Liaoning").to_numpy()
+    at_start = MigrationModel(scenario="history", scale=SCALE)
+    old = at_start.cohorts.retirees[liaoning].sum() / census[CITIES[liaoning].name_en].sum()
+    assert 0.17 < old < 0.22
+
+
+def test_people_are_conserved_every_month_from_2010(history_run):
+    cf = history_run.city_frame().sort_values(["city", "month"])
+    for city, g in cf.groupby("city"):
+        pop = g["population"].to_numpy()
+        d = g.iloc[1:]
+        expected = pop[:-1] + d["births"].to_numpy() - d["deaths"].to_numpy() + d["in_migrants"].to_numpy() \
+            - d["out_migrants"].to_numpy()
+        assert np.array_equal(pop[1:], expected), city
+
+
+def test_rail_opening_shortens_travel_from_its_month_and_not_before():
+    """Harbin-Dalian HSR opened 2012-12 (configs/history/rail_openings.csv)."""
+    m = MigrationModel(scenario="history", scale=200000)
+    h, d = m.names.index("Harbin"), m.names.index("Dalian")
+    opening = month_of(m, "2012-12")
+    before = None
+    for month in range(1, opening + 1):
+        m.step()
+        if month == opening - 1:
+            before = m.hours[h, d]
+    after = m.hours[h, d]
+    assert before > 5.0 and after == pytest.approx(3.5)
+    # and the link is in the table of every run from 2020 (baseline): open from the start
+    b = MigrationModel(scenario="baseline", scale=200000)
+    assert b.hours[h, d] == pytest.approx(3.5)
+
+
+def test_minimum_wage_changes_in_its_month():
+    """Liaoning's first tier went from 900 to 1,100 CNY in 2011-07."""
+    m = MigrationModel(scenario="history", scale=200000)
+    s = m.names.index("Shenyang")
+    seen = {}
+    for _ in range(month_of(m, "2011-07")):
+        m.step()
+        seen[m.date] = m.min_wage[s]
+    assert seen["2011-06"] == 900 and seen["2011-07"] == 1100
+
+
+def test_recorded_wage_growth_sets_the_trend_each_january():
+    m = MigrationModel(scenario="history", scale=200000)
+    wages = pd.read_csv(CONFIG_DIR / "history" / "city_wages.csv").set_index(["city", "year"])["avg_wage_cny"]
+    assert m.cities.loc[0, "avg_wage_cny"] == wages["Shenyang", 2010]  # the start year's wage
+    for _ in range(month_of(m, "2013-01")):
+        m.step()
+    assert m.wage_growth[0] == pytest.approx(wages["Shenyang", 2013] / wages["Shenyang", 2012] - 1)
+    # after the table (2020), the scenario's assumption
+    b = MigrationModel(scenario="baseline", scale=200000)
+    for _ in range(month_of(b, "2021-01")):
+        b.step()
+    assert np.allclose(b.wage_growth, b.config.labour.wage_growth_year.value)
+
+
+def test_beijing_cap_stops_its_housing_stock_from_2017_09():
+    m = MigrationModel(scenario="history", scale=200000)
+    bj = m.names.index("Beijing")
+    grow = m.config.housing.housing_stock_growth_year.value
+    for _ in range(month_of(m, "2017-08")):
+        m.step()
+    assert m.stock_growth[bj] == grow
+    m.step()
+    assert m.date == "2017-09" and m.stock_growth[bj] == 0.0
+    assert MigrationModel(scenario="baseline", scale=200000).stock_growth[bj] == 0.0  # in force by 2020
+
+
+def test_fractional_retirement_age_retires_the_right_share():
+    """With a statutory age of 60.25, three quarters of the 60-year-old men retire in January
+    (the cohort's mean retirement age is then 60.25); all older ones do."""
+    n = 40000
+    city = np.zeros(n, np.int16)
+    age = np.r_[np.full(n // 2, 59), np.full(n // 2, 60)].astype(np.int8)  # 60 and 61 after ageing
+    female = np.zeros(n, np.int8)
+    children = np.zeros(n, np.int8)
+    demography.age_and_retire(city, age, female, children, 60.25, 55.0, 1, np.uint64(1), np.uint64(2))
+    retired = city < 0
+    assert abs(retired[: n // 2].mean() - 0.75) < 0.01
+    assert retired[n // 2:].all()
+
+
+def test_retirement_ages_follow_the_2025_reform():
+    b = MigrationModel(scenario="baseline", scale=200000)
+    assert (b.retirement_age_men, b.retirement_age_women) == (60, 55)
+    for _ in range(month_of(b, "2026-01")):
+        b.step()
+    assert 60 < b.retirement_age_men < 61 and 55 < b.retirement_age_women < 56
+
+
+def test_same_seed_same_history():
+    a = MigrationModel(scenario="history", scale=SCALE, months=14).run().city_frame()
+    b = MigrationModel(scenario="history", scale=SCALE, months=14).run().city_frame()
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_naive_forecasts_reproduce_the_reference_errors():
+    """The issue's reference: on the 31 cities' 2010-2020 change the naive forecasts err by
+    12.0% (no change), 11.5% (all-region change) and 7.9% (province change)."""
+    targets = load_targets(CONFIG_DIR / "targets", CITIES)
+    prov2010 = pd.read_csv(CONFIG_DIR / "provinces_2010.csv").set_index("province")["population"].astype(float)
+    city = targets[targets.kind == "city"]
+    naive = naive_forecasts(targets, CITIES, prov2010).loc[city.index]
+    mape = {k: round(float((abs(naive[k] / city.observed - 1)).mean() * 100), 1) for k in naive}
+    assert mape == {"naive_no_change": 12.0, "naive_region_trend": 11.5, "naive_province_trend": 7.9}
+
+
+def test_no_target_is_dated_2021_or_later(tmp_path):
+    targets = load_targets(CONFIG_DIR / "targets", CITIES)
+    assert (targets.date < "2021-01").all() and len(targets[targets.kind == "city"]) == 31
+    bad = tmp_path / "targets"
+    shutil.copytree(CONFIG_DIR / "targets", bad)
+    rows = pd.read_csv(bad / "city.csv")
+    rows.loc[0, "date"] = "2023-12"
+    rows.to_csv(bad / "city.csv", index=False)
+    with pytest.raises(ConfigError, match=r"city.csv: line 2, column `date`: '2023-12'.*held out"):
+        load_targets(bad, CITIES)
+
+
+def test_backtest_end_to_end(tmp_path):
+    out = tmp_path / "bt"
+    r = subprocess.run(MIGRANTS + ["backtest", "--seeds", "2", "--scale", "20000", "--out", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "MAPE" in r.stdout and "province trend" in r.stdout
+    df = pd.read_parquet(out / "backtest.parquet")
+    assert list(df.columns[:12]) == ["entity", "kind", "date", "target", "observed", "model", "model_lo", "model_hi",
+                                     "naive_no_change", "naive_region_trend", "naive_province_trend", "in_fit"]
+    assert (df.date < "2021-01").all()
+    city = df[df.kind == "city"]
+    assert len(city) == 31 and city.model.notna().all() and (city.model_lo <= city.model_hi).all()
+    prov = df[(df.kind == "province") & (df.target == "population")]
+    assert set(prov.entity) == set(CITIES.province) and prov.model.notna().all()
+    assert not df[df.target != "population"].in_fit.any()  # vital rates are inputs
+    assert (out / "backtest.png").stat().st_size > 10000
+
+
+def _corrupt(tmp_path, fname, edit):
+    folder = tmp_path / "history"
+    shutil.copytree(CONFIG_DIR / "history", folder)
+    df = pd.read_csv(folder / fname, dtype=str, keep_default_na=False)
+    df = edit(df)
+    df.to_csv(folder / fname, index=False)
+    return folder
+
+
+@pytest.mark.parametrize("fname, edit, message", [
+    ("city_wages.csv", lambda d: d[~((d.city == "Dalian") & (d.year == "2014"))],
+     r"city_wages.csv: Dalian: year 2014 missing"),
+    ("minimum_wages.csv", lambda d: d.assign(min_wage_cny_month=d.min_wage_cny_month.where(d.index != 3, "-5")),
+     r"minimum_wages.csv: line 5, column `min_wage_cny_month`: -5; expected a number >= 1"),
+    ("rail_openings.csv", lambda d: d.assign(a=d.a.where(d.index != 0, "Atlantis")),
+     r"rail_openings.csv: line 2, column `a`: 'Atlantis'"),
+    ("minimum_wages.csv", lambda d: d.assign(province=d.province.where(d.index != 0, "Narnia")),
+     r"minimum_wages.csv: line 2, column `province`: 'Narnia'"),
+    ("events.csv", lambda d: d.assign(date="2017-13"), r"events.csv: line 2, column `date`: '2017-13'"),
+])
+def test_bad_history_input_exits_2_naming_file_line_and_value(tmp_path, fname, edit, message):
+    folder = _corrupt(tmp_path, fname, edit)
+    out = tmp_path / "out"
+    r = subprocess.run(MIGRANTS + ["run", "history", "--months", "2", "--scale", "100000", "--set",
+                                   f"data.history={folder}", "--out", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    import re
+
+    assert re.search(message, r.stderr), r.stderr
+    assert not out.exists()
