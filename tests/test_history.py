@@ -181,6 +181,11 @@ def test_backtest_end_to_end(tmp_path):
     assert set(prov.entity) == set(CITIES.province) and prov.model.notna().all()
     assert not df[df.target != "population"].in_fit.any()  # vital rates are inputs
     assert (out / "backtest.png").stat().st_size > 10000
+    # the same numbers whatever the number of processes
+    r2 = subprocess.run(MIGRANTS + ["backtest", "--seeds", "2", "--scale", "20000", "--jobs", "2", "--quiet",
+                                    "--out", str(tmp_path / "bt2")], capture_output=True, text=True, timeout=300)
+    assert r2.returncode == 0, r2.stderr
+    pd.testing.assert_frame_equal(df, pd.read_parquet(tmp_path / "bt2" / "backtest.parquet"))
 
 
 def _corrupt(tmp_path, fname, edit):

@@ -93,7 +93,11 @@ def load_targets(folder: Path, cities: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------ runs
 def _run_one(args) -> pd.DataFrame:
-    scenario, seed, scale, overrides = args
+    scenario, seed, scale, overrides, threads = args
+    if threads:
+        import numba
+
+        numba.set_num_threads(threads)  # one per process when the seeds run side by side
     from .model import MigrationModel
 
     m = MigrationModel(scenario=scenario, rng=seed, scale=scale, overrides=overrides)
@@ -103,7 +107,7 @@ def _run_one(args) -> pd.DataFrame:
 
 def simulate(scenario: str, seeds: list[int], scale: int | None, jobs: int = 1, overrides=None, progress=None):
     """One city_month frame per seed (in seed order, whatever ``jobs``)."""
-    args = [(scenario, s, scale, dict(overrides or {})) for s in seeds]
+    args = [(scenario, s, scale, dict(overrides or {}), 1 if jobs > 1 else 0) for s in seeds]
     if jobs <= 1:
         out = []
         for k, a in enumerate(args):
@@ -200,6 +204,9 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
     base (percentage points) and the share of rows whose change has the observed sign;
     for the model and each naive forecast."""
     rows = []
+    df = df.assign(target=np.where((df.kind == "province") & (df.target == "population"),
+                                   np.where(df.date == "2020-11", "population (census 2020)",
+                                            "population (year-end)"), df.target))
     for (kind, target), g in df.groupby(["kind", "target"], sort=False):
         g = g[np.isfinite(g["model"])]
         if g.empty:
@@ -223,10 +230,10 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def format_summary(s: pd.DataFrame) -> str:
-    lines = [f"{'kind':<9}{'target':<17}{'forecast':<16}{'n':>4}{'MAPE %':>9}{'change err pp':>15}{'sign agree':>12}"]
+    lines = [f"{'kind':<9}{'target':<26}{'forecast':<16}{'n':>4}{'MAPE %':>9}{'change err pp':>15}{'sign agree':>12}"]
     for r in s.itertuples():
         sign = "-" if not np.isfinite(r.sign_agreement) else f"{r.sign_agreement:.0%}"
-        lines.append(f"{r.kind:<9}{r.target:<17}{r.forecast:<16}{r.n:>4}{r.mape_pct:>9.1f}{r.change_error_pp:>15.1f}"
+        lines.append(f"{r.kind:<9}{r.target:<26}{r.forecast:<16}{r.n:>4}{r.mape_pct:>9.1f}{r.change_error_pp:>15.1f}"
                      f"{sign:>12}")
     return "\n".join(lines)
 
@@ -309,4 +316,10 @@ def run_backtest(out: Path, seeds: int = 3, scale: int | None = None, jobs: int 
     write_parquet(df, out / "backtest.parquet")
     write_parquet(s, out / "summary.parquet")
     plot(df, frames, cities, prov2010.astype(float), out / "backtest.png")
+    from .cli import versions
+    from .io import write_json
+
+    write_json({"scenario": cfg.name, "start": cfg.start, "months": cfg.months, "seeds": seed_list,
+                "scale": int(scale or cfg.scale), "targets": int(len(df)), "versions": versions(),
+                "commit": versions().get("git_commit")}, out / "backtest.json")
     return df, s

@@ -176,7 +176,7 @@ def backtest(
         typer.echo(f"Backtest of {cfg.name}: {cfg.start} + {cfg.months} months, {seeds} seed(s); "
                    f"{len(df)} targets (none dated 2021 or later)")
         typer.echo(format_summary(s))
-        typer.echo(f"wrote {out}/backtest.parquet, summary.parquet, backtest.png  ({time.perf_counter() - t0:.1f} s)")
+        typer.echo(f"wrote {out}/backtest.parquet, summary.parquet, backtest.png, backtest.json  ({time.perf_counter() - t0:.1f} s)")
 
 
 def _params(cfg):
