@@ -56,6 +56,9 @@ def page(df: pd.DataFrame, meta: dict) -> str:
                                                                      "observed": "2020 census", "model": "model 2020-11"})
     worst = city.assign(abs_err=city["error %"].abs()).sort_values("abs_err", ascending=False).head(5)
     grew = city[city.observed > city.naive_no_change]
+    err = s.set_index(["kind", "forecast"])["MAPE of levels %"]
+    diff = err["city", "model"] - err["city", "province trend"]
+    versus = "level with" if abs(diff) < 0.5 else ("above" if diff > 0 else "below")
     gap = city["model change %"] - city["observed change %"]
     too_high = list(city.entity[gap > 5])
     too_low = list(city.entity[gap < -5])
@@ -111,7 +114,7 @@ difference, in percentage points, between the simulated and the observed change 
 
 - The 31 cities in 2020: the model's error ({s[(s.kind == 'city') & (s.forecast == 'model')]['MAPE of levels %'].iloc[0]:.1f}%) is
   below the no-change ({s[(s.kind == 'city') & (s.forecast == 'no change')]['MAPE of levels %'].iloc[0]:.1f}%) and region-trend
-  ({s[(s.kind == 'city') & (s.forecast == 'region trend')]['MAPE of levels %'].iloc[0]:.1f}%) forecasts and level with the
+  ({s[(s.kind == 'city') & (s.forecast == 'region trend')]['MAPE of levels %'].iloc[0]:.1f}%) forecasts and {versus} the
   province trend ({s[(s.kind == 'city') & (s.forecast == 'province trend')]['MAPE of levels %'].iloc[0]:.1f}%), which knows the 2020
   province totals. Of the {len(grew)} cities that grew, the model has {int((grew.model > grew.naive_no_change).sum())} growing.
 - Largest errors: {', '.join(f"{r.entity} ({r['error %']:+.1f}%)" for _, r in worst.iterrows())}.

@@ -21,6 +21,8 @@ from migrants.config import CONFIG_DIR
 from migrants.errors import ConfigError
 from migrants.model import MigrationModel
 
+from conservation import assert_people_conserved
+
 SCALE = 5000
 CITIES = load_cities(CONFIG_DIR / "cities.csv")
 MIGRANTS = [str(Path(sys.executable).with_name("migrants"))]
@@ -51,13 +53,7 @@ def test_month_0_is_the_2010_census(history_run):
 
 
 def test_people_are_conserved_every_month_from_2010(history_run):
-    cf = history_run.city_frame().sort_values(["city", "month"])
-    for city, g in cf.groupby("city"):
-        pop = g["population"].to_numpy()
-        d = g.iloc[1:]
-        expected = pop[:-1] + d["births"].to_numpy() - d["deaths"].to_numpy() + d["in_migrants"].to_numpy() \
-            - d["out_migrants"].to_numpy()
-        assert np.array_equal(pop[1:], expected), city
+    assert_people_conserved(history_run.city_frame())
 
 
 def test_rail_opening_shortens_travel_from_its_month_and_not_before():
@@ -114,18 +110,31 @@ def test_beijing_cap_stops_its_housing_stock_from_2017_09():
     assert MigrationModel(scenario="baseline", scale=200000).stock_growth[bj] == 0.0  # in force by 2020
 
 
-def test_fractional_retirement_age_retires_the_right_share():
-    """With a statutory age of 60.25, three quarters of the 60-year-old men retire in January
-    (the cohort's mean retirement age is then 60.25); all older ones do."""
-    n = 40000
+@pytest.mark.parametrize("limit, window_k, window_k1", [(60.0, range(0, 12), range(0, 1)),  # 61: past it, at once
+                                                          (60.25, range(3, 12), range(0, 3))])
+def test_retirement_is_spread_over_the_year_at_the_statutory_age(limit, window_k, window_k1):
+    """Birthdays are spread over the year: with a statutory age of k years and d months, men
+    counted k (age counted up in January) retire evenly in months d..11 and those counted k+1
+    (born late in the year) evenly in months 0..d-1, so each retires at exactly k + d/12;
+    nobody younger retires, and nobody is left working past their window."""
+    n = 36000
+    age = np.r_[np.full(n // 3, 59), np.full(n // 3, 60), np.full(n // 3, 61)].astype(np.int8)
     city = np.zeros(n, np.int16)
-    age = np.r_[np.full(n // 2, 59), np.full(n // 2, 60)].astype(np.int8)  # 60 and 61 after ageing
     female = np.zeros(n, np.int8)
-    children = np.zeros(n, np.int8)
-    demography.age_and_retire(city, age, female, children, 60.25, 55.0, 1, np.uint64(1), np.uint64(2))
-    retired = city < 0
-    assert abs(retired[: n // 2].mean() - 0.75) < 0.01
-    assert retired[n // 2:].all()
+    by_month = np.zeros((12, 3))
+    for m in range(12):
+        before = city.copy()
+        demography.retire(city, age, female, limit, 55.0, m, 1, np.uint64(100 + m))
+        gone = (before >= 0) & (city < 0)
+        by_month[m] = [gone[k * n // 3:(k + 1) * n // 3].sum() for k in range(3)]
+    assert by_month[:, 0].sum() == 0  # counted 59: too young all year
+    for col, window in ((1, window_k), (2, window_k1)):
+        assert by_month[:, col].sum() == n // 3  # everyone of the group retires within the year
+        if len(window):
+            expected = n // 3 / len(window)
+            assert np.all(np.abs(by_month[list(window), col] - expected) < 5 * np.sqrt(expected))
+        outside = [m for m in range(12) if m not in window]
+        assert by_month[outside, col].sum() == 0
 
 
 def test_retirement_ages_follow_the_2025_reform():

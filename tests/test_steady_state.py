@@ -47,8 +47,12 @@ def test_unemployment_stays_near_its_start_in_every_city(steady):
     u = cf[(cf["month"] > 0) & cf["city"].isin(names)].pivot(index="month", columns="city", values="unemployment_rate")
     u0 = cf[(cf["month"] == 0) & cf["city"].isin(names)].set_index("city")["unemployment_rate"]
     assert u.min().min() > 0.02 and u.max().max() < 0.09, u.agg(["min", "max"]).round(3).to_string()
-    late = u.loc[96:].mean()  # the last two years, on average, within 1.5 points of 2020
-    assert (late - u0).abs().max() < 0.015, pd.concat([u0, late], axis=1).round(3).to_string()
+    # the rate has a seasonal cycle (graduates in July, school leavers in September), so the
+    # same calendar month is compared: the last three Novembers within 1.5 points of the
+    # city's normal rate (the surveyed November-2020 rate, labour.initial_unemployment_rate)
+    late = u.loc[[96, 108, 120]].mean()
+    normal = pd.Series(m.normal_unemployment, index=m.cities["name_en"])[late.index]
+    assert (late - normal).abs().max() < 0.015, pd.concat([u0, normal, late], axis=1).round(3).to_string()
 
 
 def test_real_wage_levels_and_rents_hold_still(steady):
@@ -147,3 +151,36 @@ def test_after_the_table_rates_carry_on_with_the_declared_change():
     late = VitalRates(table, np.array(["A"]), np.array([1.0]), -0.03, -0.015)  # a run starting after the table
     late.update(2022, pop[:1], women[:1], deaths[:1])
     assert np.isclose(late.tfr[0], 6.0 * 1000 / 1000 / 2000 * 0.97**2)
+
+
+@pytest.fixture(scope="module")
+def baseline_frame():
+    return MigrationModel(scenario="baseline").run().city_frame()
+
+
+def test_the_baseline_cohorts_have_no_artefacts(baseline_frame):
+    """What issue 8 promises a user of `migrants run` (the 2020-11 baseline, default scale):
+    July graduate cohorts never below 80% of the largest; students per city (same calendar
+    month) within -25%/+33% of their start."""
+    cf = baseline_frame
+    july = cf[cf["date"].str.endswith("-07")].groupby("date")["graduates"].sum()
+    assert july.min() >= 0.8 * july.max(), july.to_dict()
+    nov = cf[cf["date"].str.endswith("-11")].pivot(index="date", columns="city", values="students")
+    has = nov.iloc[0] > 0
+    rel = nov.loc[:, has] / nov.iloc[0][has]
+    assert rel.min().min() >= 0.75 and rel.max().max() <= 1.33, rel.agg(["min", "max"]).round(3).to_string()
+
+
+@pytest.mark.xfail(strict=True, reason="Yuhuan dips to 1.9% once (2022): no boundary inflow of migrant workers "
+                                       "from outside the 31 cities yet, so its working-age population falls a third "
+                                       "in ten years and its labour market runs tight (issue 8, left open)")
+def test_the_baseline_unemployment_stays_between_2_and_9_percent(baseline_frame):
+    """Unemployment in every city between 2% and 9% in every month of the baseline."""
+    u = baseline_frame[baseline_frame["month"] > 0].groupby("city")["unemployment_rate"]
+    assert u.min().min() >= 0.02 and u.max().max() <= 0.09, u.agg(["min", "max"]).round(3).to_string()
+
+
+def test_the_baseline_unemployment_stays_between_2_and_9_percent_outside_yuhuan(baseline_frame):
+    cf = baseline_frame[(baseline_frame["month"] > 0) & (baseline_frame["city"] != "Yuhuan")]
+    u = cf.groupby("city")["unemployment_rate"]
+    assert u.min().min() >= 0.02 and u.max().max() <= 0.09, u.agg(["min", "max"]).round(3).to_string()

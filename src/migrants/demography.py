@@ -147,15 +147,55 @@ def deaths_and_births(city, age, female, children, mort, fert, scale, key_death,
 
 
 @njit(parallel=True, cache=True)
-def age_and_retire(city, age, female, children, retire_men, retire_women, C, key_child, key_retire):
-    """January: everyone a year older; those at retirement age leave the agents.
+def age_one_year(city, age, children, key_child):
+    """January: everyone a year older; a child leaves a parent's ``children`` with
+    probability 1/18 a year (turns 18)."""
+    n = city.size
+    step = (n + NCHUNK - 1) // NCHUNK
+    for ch in prange(NCHUNK):
+        for i in range(ch * step, min(n, (ch + 1) * step)):
+            if city[i] < 0:
+                continue
+            if age[i] < 127:
+                age[i] += 1
+            k = children[i]
+            for _ in range(k):
+                if uniform(key_child, i * 8 + _) < 1.0 / 18.0:
+                    children[i] -= 1
 
-    ``retire_men``, ``retire_women`` are statutory ages in years, fractional
-    while the 2025 reform raises them a month at a time: with age ``r = k + f``
-    everyone older than ``k`` retires and those aged ``k`` retire with
-    probability ``1 - f`` (the mean retirement age of a cohort is then ``r``).
+
+@njit(inline="always")
+def retirement_hazard(age, limit, month0):
+    """Probability that an agent of whole age ``age`` (counted up each January) retires in
+    calendar month ``month0`` (0 = January) under statutory age ``limit`` years.
+
+    Birthdays are spread evenly over the year, so with ``limit = k + d/12`` (d whole
+    months, 0 <= d < 12) those counted ``k`` retire in months d..11 and those counted
+    ``k + 1`` (born late in the year) in months 0..d-1, evenly: the hazards below
+    empty each group by the end of its window, and a cohort's mean age at
+    retirement is ``limit``.  Nobody retires in one lump in January.
+    """
+    k = np.floor(limit)
+    d = int(np.round((limit - k) * 12.0))
+    if d == 12:
+        k += 1.0
+        d = 0
+    if age > k + 1 or (age == k + 1 and month0 >= d):
+        return 1.0
+    if age == k + 1:
+        return 1.0 / (d - month0)
+    if age == k and month0 >= d:
+        return 1.0 / (12 - month0)
+    return 0.0
+
+
+@njit(parallel=True, cache=True)
+def retire(city, age, female, retire_men, retire_women, month0, C, key):
+    """Agents reaching the statutory age this month leave the agents (``retirement_hazard``).
+
+    ``retire_men``, ``retire_women``: statutory ages in years, fractional while the
+    2025 reform raises them a month at a time; ``month0``: calendar month, 0 = January.
     Returns retired (C+1, 46) agents by city and retiree age bucket (55..100).
-    A child leaves a parent's ``children`` with probability 1/18 a year (turns 18).
     """
     n = city.size
     step = (n + NCHUNK - 1) // NCHUNK
@@ -165,15 +205,9 @@ def age_and_retire(city, age, female, children, retire_men, retire_women, C, key
             c = city[i]
             if c < 0:
                 continue
-            if age[i] < 127:
-                age[i] += 1
-            k = children[i]
-            for _ in range(k):
-                if uniform(key_child, i * 8 + _) < 1.0 / 18.0:
-                    children[i] -= 1
             limit = retire_women if female[i] == 1 else retire_men
-            whole = np.floor(limit)
-            if age[i] > whole or (age[i] == whole and uniform(key_retire, i) < 1.0 - (limit - whole)):
+            h = retirement_hazard(age[i], limit, month0)
+            if h > 0.0 and (h >= 1.0 or uniform(key, i) < h):
                 b = min(max(age[i] - 55, 0), 45)
                 out[ch, c, b] += 1
                 city[i] = -1

@@ -162,13 +162,15 @@ class MigrationModel(mesa.Model):
         self.job_shock = np.zeros(C)
         self.wage_level = base["wage_level"].copy()
         vac0 = self.jobs.sum(1) / self.scale - employed.sum(1)
-        self.mu = labour.calibrate_matching_efficiency(
-            lab.separation_rate_month.value, employed.sum(1), cen["unemployed"][:C], vac0, lab.matching_elasticity.value)
-        self.tight0 = vac0 / np.maximum(cen["unemployed"][:C], 1)
         lf0 = employed.sum(1) + cen["unemployed"][:C]
-        self.normal_unemployment = np.where(lf0 > 0, cen["unemployed"][:C] / np.maximum(lf0, 1), 0.0)
-        self.job_finding = np.where(cen["unemployed"][:C] > 0, lab.separation_rate_month.value * employed.sum(1)
-                                    / np.maximum(cen["unemployed"][:C], 1), 0.0)
+        # the rate firms return unemployment to: the surveyed rate, not the start's sampling noise;
+        # matching efficiency and the tightness reference are set at it (a steady state there)
+        self.normal_unemployment = np.full(C, lab.initial_unemployment_rate.value)
+        u_normal = np.maximum(self.normal_unemployment * lf0, 1)  # agents
+        self.mu = labour.calibrate_matching_efficiency(
+            lab.separation_rate_month.value, employed.sum(1), u_normal, vac0, lab.matching_elasticity.value)
+        self.tight0 = vac0 / u_normal
+        self.job_finding = lab.separation_rate_month.value * employed.sum(1) / u_normal
 
         # --- housing ---------------------------------------------------------
         pop0 = self.city_population(cen)
@@ -223,12 +225,12 @@ class MigrationModel(mesa.Model):
 
         # 1. demography -------------------------------------------------------
         if calendar_month == 1:
-            retired = demography.age_and_retire(
-                P.city, P.age, P.female, P.children, self.retirement_age_men, self.retirement_age_women, C,
-                key("children_age_out"), key("retire"))
+            demography.age_one_year(P.city, P.age, P.children, key("children_age_out"))
             demography.age_cohorts(self.cohorts)
-            self.cohorts.retirees += retired[:C] * scale  # retire where they live
             self._set_vital_rates()  # the new year's birth and death rates, per province
+        retired = demography.retire(P.city, P.age, P.female, self.retirement_age_men, self.retirement_age_women,
+                                    calendar_month - 1, C, key("retire"))  # birthdays spread over the year
+        self.cohorts.retirees += retired[:C] * scale  # retire where they live
         dead, born = demography.deaths_and_births(
             P.city, P.age, P.female, P.children, self.mortality, self.policy.fertility(), scale, key("death"),
             key("birth"), C)
