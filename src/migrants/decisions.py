@@ -144,7 +144,8 @@ def utility_tables(p, wage_level, p_emp, rent, subsidy, school_access, childcare
     expected = wage_level[None, :] * EDU_PREMIUM[edu][:, None] * p_emp[None, :]
     net = np.maximum(expected + subsidy - rent[None, :], p.income_floor_share.value * expected)
     services = kids[:, None] * (p.beta_school.value * school_access[None, :] + p.beta_childcare.value * childcare[None, :])
-    ua = p.beta_income.value * np.log(net) + services
+    with np.errstate(divide="ignore"):  # a place with no expected income (nobody employed) is never chosen
+        ua = p.beta_income.value * np.log(net) + services
     if residents is not None:
         ua = ua + p.beta_size.value * np.log(np.maximum(residents, 1.0) / 1e6)[None, :]
     EA = np.exp(ua - ua.max(1, keepdims=True))
