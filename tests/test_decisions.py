@@ -182,3 +182,42 @@ def test_bigger_cities_draw_more_with_the_size_term():
     assert hi > lo + 5 * np.sqrt(lo / N)
     # with equal sizes the size term changes nothing
     assert share_to(small) == share_to(tables(p))
+
+
+def test_newcomers_from_outside_choose_by_the_logit_seen_from_the_rest_of_china():
+    """``outsider_choices``: shares equal w_j / sum(w) with w_j = EA[4e, j] EB[C, j] EN[C, j]
+    and staying outside (place C) at EA[4e, C]; nothing else enters."""
+    rng = np.random.default_rng(1)
+    J = 4
+    EA = rng.uniform(0.5, 2.0, (decisions.N_TYPES, J))
+    EB = rng.uniform(0.01, 0.2, (J, J))
+    np.fill_diagonal(EB, 1.0)
+    EN = rng.uniform(1.0, 3.0, (J, J))
+    np.fill_diagonal(EN, 1.0)
+    n = 2_000_000
+    got = decisions.outsider_choices(EA, EB, EN, np.full(6, n), np.random.default_rng(2))
+    assert (got.sum(1) == n).all()
+    for e in range(6):
+        w = EA[4 * e] * EB[J - 1] * EN[J - 1]
+        p = w / w.sum()
+        assert np.all(np.abs(got[e] / n - p) < 5 * np.sqrt(p * (1 - p) / n))
+
+
+def test_newcomers_from_outside_arrive_with_hukou_elsewhere_and_scale_with_the_hazard():
+    from migrants.model import MigrationModel
+
+    def arrivals(factor):
+        m = MigrationModel(scenario="tiny", rng=4, scale=500, months=6,
+                           overrides={"decisions.outside_consider_factor": factor})
+        m.run()
+        C = m.C
+        new = (m.people.origin_city == C) & (m.people.city >= 0) & (m.people.city < C)
+        return int(m.flows_frame().query("origin == 'Rest of China'")["movers"].sum()), int(new.sum()), m
+
+    none, none_agents, _ = arrivals(0.0)
+    one, one_agents, m = arrivals(1.0)
+    two, two_agents, _ = arrivals(2.0)
+    assert none_agents == 0 and one_agents > 0  # only newcomers have their origin outside
+    assert (m.people.hukou_city[(m.people.origin_city == m.C) & (m.people.city >= 0)] == m.C).all()
+    extra1, extra2 = one - none, two - none  # returns and students from outside are common to all three
+    assert extra1 > 0 and 1.6 < extra2 / extra1 < 2.4

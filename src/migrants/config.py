@@ -134,6 +134,11 @@ class Decisions(_Strict):
     income_floor_share: Param
     rest_of_china_return_month: Param
     rest_of_china_residents: Param
+    outside_residents: Param
+    outside_working_age_share: Param
+    outside_college_per_100k: Param
+    outside_high_school_per_100k: Param
+    outside_consider_factor: Param
     migrant_school_access: Param
     childcare_places_per_1000: Param
 

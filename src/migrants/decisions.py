@@ -158,6 +158,25 @@ def utility_tables(p, wage_level, p_emp, rent, subsidy, school_access, childcare
     return EA, EB, EN, EH, ret, net
 
 
+def outsider_choices(EA, EB, EN, considerers, rng) -> np.ndarray:
+    """Where people from outside the simulated cities who weigh a move this month choose to go.
+
+    The boundary flow into the region: the same logit as everyone's, seen from
+    place C (the rest of China): place j has weight ``EA[k, j] * EB[C, j] *
+    EN[C, j]`` and staying outside ``EA[k, C]``, for the type k of a newcomer
+    with education e (no children, not a recent graduate: ``k = 4 e``).
+
+    considerers : (6,) int, agents by education; rng : numpy Generator.
+    Returns (6, J) agents by education and chosen place (column C: they stay outside).
+    """
+    C = EA.shape[1] - 1
+    out = np.zeros((6, C + 1), np.int64)
+    for e in range(6):
+        w = EA[4 * e] * EB[C] * EN[C]  # EB[C, C] = EN[C, C] = 1: staying costs nothing
+        out[e] = rng.multinomial(int(considerers[e]), w / w.sum())
+    return out
+
+
 def stay_factors(rows, P, month, net, rent, subsidy, beta_income, floor_share, wage_level, p_emp, rent_share=None):
     """Multiplier on exp(U) of the current city for each considerer (M,).
 

@@ -37,6 +37,7 @@ from .config import Scenario, load_scenario, read_table
 from .errors import ConfigError
 from .metrics import Recorder, take_census
 from .policy.engine import PolicyEngine
+from . import population as population_mod
 from .population import RETIREE_AGE0, build_population, UNEMPLOYED
 from .rng import stream_key
 from .vital_rates import VitalRates, load_vital_rates
@@ -452,8 +453,10 @@ class MigrationModel(mesa.Model):
                                              EA, decisions.pair_table(EB, EN), EH, ret, key("choose"))
         # returns from the rest of China, to the hukou city
         back = decisions.select_returners(P.city, dec.rest_of_china_return_month.value, C, key("return"))
-        rows = np.concatenate([rows, back])
-        dest = np.concatenate([dest, P.hukou_city[back].astype(np.int64)])
+        # newcomers from outside the simulated cities (boundary flow), as rows in the rest of China
+        new, new_dest = self._outsiders(EA, EB, EN, by_age)
+        rows = np.concatenate([rows, back, new])
+        dest = np.concatenate([dest, P.hukou_city[back].astype(np.int64), new_dest])
         order = np.argsort(rows, kind="stable")  # row order: same result however rows were gathered
         rows, dest = rows[order], dest[order]
         p_job = np.minimum(1.0, lab.remote_search_efficiency.value * self.job_finding)
@@ -461,10 +464,41 @@ class MigrationModel(mesa.Model):
             rows, dest, P.city, P.status, P.wage, P.education, P.housing, P.months_in_city, P.children,
             P.grad_month, self.month, vacancies, p_job, sector_wage, self.min_wage,
             lab.employed_speculative_move_share.value, scale, C, key("move"))
+        stayed_out = new[P.city[new] == C]
+        P.city[stayed_out] = -1  # no job found from afar: they stay outside, and out of the model
         kids_moved = demography.transfer_children(self.cohorts.minors, kids_od)
         flows = agents_od * scale + kids_moved
         np.fill_diagonal(flows, 0)
         return flows, jobled[:C] * scale
+
+    def _outsiders(self, EA, EB, EN, by_age):
+        """People of the rest of the country who weigh a move into the simulated cities this month and
+        choose one (``decisions.outsider_choices``): appended as rows in place C, with their chosen
+        destination.  ``apply_moves`` then treats them like any mover: a job found from afar
+        (job-led), else they move on spec with ``employed_speculative_move_share``, else stay outside."""
+        dec, C, P = self.config.decisions, self.C, self.people
+        rng = self.city_rng("outsiders")
+        ages = np.arange(18, 60)
+        hazard = by_age[ages] * dec.outside_consider_factor.value  # flat working-age pyramid (assumption)
+        agents = dec.outside_residents.value * dec.outside_working_age_share.value * hazard.mean() / self.scale
+        edu_shares = population_mod.education_shares(dec.outside_college_per_100k.value,
+                                                     dec.outside_high_school_per_100k.value,
+                                                     dec.outside_working_age_share.value)
+        by_edu = rng.multinomial(rng.poisson(agents), edu_shares)
+        chosen = decisions.outsider_choices(EA, EB, EN, by_edu, rng)[:, :C]  # (6, C) agents moving in
+        n = int(chosen.sum())
+        if n == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        edu = np.repeat(np.repeat(np.arange(6), C), chosen.ravel()).astype(np.int8)
+        dest = np.repeat(np.tile(np.arange(C), 6), chosen.ravel()).astype(np.int64)
+        age = rng.choice(ages, size=n, p=hazard / hazard.sum()).astype(np.int8)
+        wage = (self.roc_wage_level * population_mod.EDU_PREMIUM[edu]
+                * population_mod.SECTOR_PREMIUM[1]).astype(np.float32)  # employed at home (services)
+        rows = P.append(age=age, female=(rng.random(n) < 0.5).astype(np.int8), education=edu,
+                        status=np.ones(n, np.int8), wage=wage, city=np.full(n, C, np.int16),
+                        hukou_city=np.full(n, C, np.int16), origin_city=np.full(n, C, np.int16),
+                        months_in_city=np.full(n, 120, np.int16))
+        return np.arange(rows.start, rows.stop, dtype=np.int64), dest
 
     # ------------------------------------------------------------- accounts
     def city_population(self, cen=None) -> np.ndarray:
