@@ -252,8 +252,9 @@ class PolicyEngine:
             return
         P = self.P
         if self._city_before is not None:
-            moved = P.city != self._city_before
-            P.commute_to[moved] = 0
+            k = self._city_before.size  # rows appended since (newcomers from outside) have no commute
+            moved = P.city[:k] != self._city_before
+            P.commute_to[:k][moved] = 0
             self._city_before = None
         if self.platform:
             c = P.commute_to
