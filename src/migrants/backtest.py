@@ -302,11 +302,10 @@ def run_backtest(out: Path, seeds: int = 3, scale: int | None = None, jobs: int 
     from .io import write_parquet
 
     cfg = load_scenario(scenario, dict(overrides or {}))
-    cities = load_cities(cfg.resolve(cfg.data.cities))
-    if cfg.cities:
-        cities = cities[cities["name_en"].isin(cfg.cities)].reset_index(drop=True)
+    all_cities = load_cities(cfg.resolve(cfg.data.cities))
+    cities = all_cities[all_cities["name_en"].isin(cfg.cities)].reset_index(drop=True) if cfg.cities else all_cities
     prov2010 = read_table(cfg.resolve(cfg.data.provinces_2010), "census provinces").set_index("province")["population"]
-    targets = load_targets(targets_dir or CONFIG_DIR / "targets", cities)
+    targets = load_targets(targets_dir or CONFIG_DIR / "targets", all_cities)  # checked in full, then filtered
     targets = targets[targets["entity"].isin(set(cities["name_en"]) | set(cities["province"]))].reset_index(drop=True)
     seed_list = [cfg.seed + k for k in range(seeds)]
     frames = simulate(scenario, seed_list, scale, jobs, overrides, progress)

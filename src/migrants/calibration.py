@@ -1,0 +1,474 @@
+"""``migrants calibrate``: fit behavioural parameters to the 2010-2020 record.
+
+Method: **history matching with Gaussian-process emulators** (Craig et al. 1997;
+Vernon, Goldstein & Bower 2010; Andrianakis et al. 2015, PLoS Comput Biol 11(1)),
+then an approximate posterior from the last wave's emulators.
+
+1. Wave 1 runs a Latin hypercube of ``points_per_wave`` parameter sets (``free``, within
+   their bounds; ``log: true`` for a log-uniform prior), each with ``replicates`` seeds,
+   on the history scenario, and reads the targets (``configs/targets``, as in
+   ``migrants backtest``) from every run.
+2. For every target t an emulator (``sklearn.gaussian_process.GaussianProcessRegressor``,
+   RBF + white noise) is fitted to ``z_t = log(model_t / observed_t)`` over all runs so far.
+3. Implausibility ``I_t(x) = |m_t(x)| / sqrt(s_t(x)^2 + e_t^2)``, with m, s the emulator's
+   mean and sd and e_t = log(1 + sd_pct/100) the declared error (observation error plus
+   model discrepancy, per target group).  A point is not implausible if the
+   ``implausibility_rank``-th largest I_t is below ``cutoff`` (3, Pukelsheim's rule).
+   The next wave's points are the first ``points_per_wave`` non-implausible points of a
+   large Latin hypercube (the least implausible if too few pass).
+4. After the last wave, ``posterior_draws`` prior draws are weighted by the emulated
+   Gaussian likelihood ``exp(-1/2 sum_t m_t^2 / (s_t^2 + e_t^2))`` (uniform prior):
+   ``posterior.parquet``, one row per draw with its ``weight`` and ``distance``
+   (root mean squared standardised error).
+
+Why this method: each simulated decade costs seconds, so an emulator spends few runs
+where the record rules the model out, the waves are a fixed plan whose runs can be
+stored one by one (resume after a crash redoes nothing) and executed on the sweep
+runner's backends with results that do not depend on the backend or the number of
+workers (every run's seed comes from the root seed and its place in the plan; emulators
+are fitted on the runs sorted by id).
+
+Output folder::
+
+    OUT/spec.json                the spec, its hash, code version
+    OUT/runs/<run_id>.parquet    one row per finished run: ids, parameters, seed, target values
+    OUT/posterior.parquet        one row per posterior draw: parameters, weight, distance
+    OUT/fit.json                 point estimate, intervals, distance, targets, method, run counts, seeds
+    OUT/posterior.png, fit.png, waves.png   marginal posteriors, fit of every target, distance by wave
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .config import CONFIG_DIR, format_validation_error, read_table, read_yaml
+from .errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FreeParam(_Strict):
+    path: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$")
+    bounds: tuple[float, float]
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _bounds(self):
+        lo, hi = self.bounds
+        if not (math.isfinite(lo) and math.isfinite(hi)) or not lo < hi:
+            raise ValueError(f"bounds {list(self.bounds)}: expected two finite numbers, lower < upper")
+        if self.log and lo <= 0:
+            raise ValueError(f"bounds {list(self.bounds)}: a log-uniform prior needs a lower bound > 0")
+        return self
+
+
+class TargetGroup(_Strict):
+    kind: Literal["city", "province"]
+    target: Literal["population", "births_per_1000", "deaths_per_1000"]
+    sd_pct: float = Field(gt=0, le=100)  # declared error of the group, % of the level
+    dates: list[str] | None = None  # default: every date of the group
+
+
+class Method(_Strict):
+    type: Literal["history_matching"] = "history_matching"
+    waves: int = Field(2, ge=1, le=10)
+    points_per_wave: int = Field(16, ge=4, le=10000)
+    cutoff: float = Field(3.0, gt=0)
+    implausibility_rank: int = Field(3, ge=1)
+    candidates: int = Field(20000, ge=100, le=10_000_000)
+    posterior_draws: int = Field(20000, ge=100, le=10_000_000)
+
+
+class CalibrationSpec(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str = ""
+    scenario: str = "history"
+    overrides: dict = {}
+    replicates: int = Field(1, ge=1, le=100)
+    seed: int = Field(ge=0)
+    free: list[FreeParam] = Field(min_length=1)
+    targets: list[TargetGroup] = Field(min_length=1)
+    targets_dir: str | None = None  # default configs/targets
+    method: Method = Method()
+
+    @field_validator("free")
+    @classmethod
+    def _unique(cls, v):
+        paths = [f.path for f in v]
+        dup = sorted({p for p in paths if paths.count(p) > 1})
+        if dup:
+            raise ValueError(f"parameters {dup} are listed twice")
+        return v
+
+    def hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_spec(spec: str | Path | dict) -> CalibrationSpec:
+    """Read and check a calibration spec; every problem is a ConfigError naming the field."""
+    origin = "calibration spec"
+    if not isinstance(spec, dict):
+        origin = f"calibration spec {spec}"
+        spec = read_yaml(Path(spec), "calibration spec")
+    try:
+        s = CalibrationSpec.model_validate(spec)
+    except ValidationError as e:
+        raise ConfigError(format_validation_error(e, origin)) from None
+    # every free parameter must be a parameter of the scenario (a dotted path ending at a Param)
+    from .config import load_scenario
+
+    for f in s.free:
+        mid = math.sqrt(f.bounds[0] * f.bounds[1]) if f.log else sum(f.bounds) / 2
+        try:
+            load_scenario(s.scenario, {**s.overrides, f.path: mid})
+        except ConfigError as e:
+            raise ConfigError(f"{origin}: free parameter `{f.path}`: {e}") from None
+    return s
+
+
+# ------------------------------------------------------------------ targets
+def fit_targets(spec: CalibrationSpec, holdout: str | None = None):
+    """(targets frame of the fit, error e_t (n,), cities, province 2010 totals) for a spec."""
+    from .backtest import load_targets
+    from .cities import load_cities
+    from .config import load_scenario
+
+    cfg = load_scenario(spec.scenario, dict(spec.overrides))
+    all_cities = load_cities(cfg.resolve(cfg.data.cities))
+    cities = all_cities[all_cities["name_en"].isin(cfg.cities)].reset_index(drop=True) if cfg.cities else all_cities
+    folder = Path(spec.targets_dir) if spec.targets_dir else CONFIG_DIR / "targets"
+    targets = load_targets(folder, all_cities)  # rows about cities left out are checked, then skipped
+    keep = targets["in_fit"] & targets["entity"].isin(set(cities["name_en"]) | set(cities["province"]))
+    if holdout is not None:
+        if holdout not in set(cities["province"]):
+            raise ConfigError(f"--holdout {holdout!r}: expected a province of the scenario's cities "
+                              f"{sorted(set(cities['province']))}")
+        held = set(cities.loc[cities["province"] == holdout, "name_en"]) | {holdout}
+        keep &= ~targets["entity"].isin(held)
+    rows, err = [], []
+    for g in spec.targets:
+        m = keep & (targets["kind"] == g.kind) & (targets["target"] == g.target)
+        if g.dates is not None:
+            m &= targets["date"].isin(g.dates)
+        if not m.any():
+            raise ConfigError(f"calibration spec: target group {g.kind}/{g.target}"
+                              f"{' ' + str(g.dates) if g.dates else ''}: no target row in {folder} to fit")
+        rows.append(targets[m])
+        err.append(np.full(int(m.sum()), math.log1p(g.sd_pct / 100)))
+    fit = pd.concat(rows).drop_duplicates(subset=["entity", "kind", "date", "target"]).reset_index(drop=True)
+    e = np.concatenate(err)[: len(fit)]
+    p2010 = read_table(cfg.resolve(cfg.data.provinces_2010), "census provinces").set_index("province")["population"]
+    return fit, e, cities, p2010.astype(float)
+
+
+# ------------------------------------------------------------------ runs
+@dataclass
+class CalTask:
+    run_id: str
+    wave: int
+    point: int
+    replicate: int
+    scenario: str
+    overrides: dict
+    seed: int
+    targets: pd.DataFrame
+    cities: pd.DataFrame
+    province_2010: pd.Series
+    threads: int | None = None
+
+
+def run_cal_task(task: CalTask):
+    """One simulated decade: the target values of the run (a one-row frame), or the error text."""
+    try:
+        if task.threads:
+            import numba
+
+            numba.set_num_threads(task.threads)
+        from .backtest import model_values
+        from .model import MigrationModel
+
+        t0 = time.perf_counter()
+        m = MigrationModel(scenario=task.scenario, rng=task.seed, overrides=dict(task.overrides))
+        m.run()
+        vals = model_values(task.targets, m.city_frame(), task.cities, task.province_2010)
+        return task.run_id, vals, time.perf_counter() - t0, None
+    except Exception as e:  # noqa: BLE001 - reported, the calibration stops with a message
+        return task.run_id, None, 0.0, f"{type(e).__name__}: {e}"
+
+
+def run_seed(root: int, wave: int, point: int, replicate: int) -> int:
+    return int(np.random.SeedSequence([root, wave, point, replicate]).generate_state(1, np.uint64)[0] >> 1)
+
+
+# ------------------------------------------------------------------ the design
+def to_unit(spec: CalibrationSpec, x: np.ndarray) -> np.ndarray:
+    lo = np.array([math.log(f.bounds[0]) if f.log else f.bounds[0] for f in spec.free])
+    hi = np.array([math.log(f.bounds[1]) if f.log else f.bounds[1] for f in spec.free])
+    logs = np.array([f.log for f in spec.free])
+    xx = np.where(logs, np.log(np.maximum(x, 1e-300)), x)
+    return (xx - lo) / (hi - lo)
+
+
+def from_unit(spec: CalibrationSpec, u: np.ndarray) -> np.ndarray:
+    lo = np.array([math.log(f.bounds[0]) if f.log else f.bounds[0] for f in spec.free])
+    hi = np.array([math.log(f.bounds[1]) if f.log else f.bounds[1] for f in spec.free])
+    logs = np.array([f.log for f in spec.free])
+    v = lo + u * (hi - lo)
+    return np.where(logs, np.exp(v), v)
+
+
+def lhs(d: int, n: int, seed_key: list[int]) -> np.ndarray:
+    from scipy.stats import qmc
+
+    return qmc.LatinHypercube(d=d, seed=np.random.default_rng(np.random.SeedSequence(seed_key))).random(n)
+
+
+class Emulators:
+    """One Gaussian process per target over the unit cube, on z = log(model / observed)."""
+
+    def __init__(self, u: np.ndarray, z: np.ndarray, seed: int):
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+        d = u.shape[1]
+        self.gps = []
+        for t in range(z.shape[1]):
+            kernel = ConstantKernel(1.0, (1e-4, 1e2)) * RBF(np.full(d, 0.3), (1e-2, 1e1)) \
+                + WhiteKernel(1e-4, (1e-9, 1e-1))
+            gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=1, random_state=seed)
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # bounds reached on flat targets: harmless
+                gp.fit(u, z[:, t])
+            self.gps.append(gp)
+
+    def predict(self, u: np.ndarray, chunk: int = 20000):
+        means, sds = [], []
+        for gp in self.gps:
+            m, s = [], []
+            for k in range(0, len(u), chunk):
+                a, b = gp.predict(u[k:k + chunk], return_std=True)
+                m.append(a)
+                s.append(b)
+            means.append(np.concatenate(m))
+            sds.append(np.concatenate(s))
+        return np.column_stack(means), np.column_stack(sds)
+
+
+def implausibility(mean, sd, err, rank: int) -> np.ndarray:
+    """The ``rank``-th largest |m| / sqrt(s^2 + e^2) over targets, per point (n,)."""
+    imp = np.abs(mean) / np.sqrt(sd ** 2 + err[None, :] ** 2)
+    k = min(rank, imp.shape[1])
+    return -np.sort(-imp, axis=1)[:, k - 1]
+
+
+# ------------------------------------------------------------------ the calibration
+def calibrate(spec_path, out: Path, *, jobs: int = 1, backend: str = "loky", address: str | None = None,
+              resume: bool = False, holdout: str | None = None, progress: bool = True, echo=print) -> dict:
+    """Run the calibration of ``spec_path`` into ``out``; returns fit.json's content."""
+    from tqdm import tqdm
+
+    from .experiments.backends import check_backend, open_backend
+    from .experiments.plan import default_threads
+    from .experiments.runner import code_version
+    from .io import write_json, write_parquet
+
+    t_start = time.perf_counter()
+    check_backend(backend, jobs, address)
+    spec = load_spec(spec_path)
+    targets, err, cities, p2010 = fit_targets(spec, holdout)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: is a file; expected a folder")
+    meta = {"spec": spec.model_dump(mode="json"), "spec_hash": spec.hash(), "holdout": holdout,
+            "code": code_version()}
+    runs_dir = out / "runs"
+    if (out / "spec.json").exists():
+        old = json.loads((out / "spec.json").read_text())
+        if not resume:
+            raise ConfigError(f"--out {out}: holds a calibration already; use --resume to finish it, "
+                              f"or another folder")
+        if old.get("spec_hash") != meta["spec_hash"] or old.get("holdout") != holdout:
+            raise ConfigError(f"--resume {out}: the folder holds a calibration of another spec or holdout "
+                              f"({old.get('spec', {}).get('name')}, holdout {old.get('holdout')})")
+    elif out.exists() and any(out.iterdir()) and not resume:
+        raise ConfigError(f"--out {out}: not empty and not a calibration folder")
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    write_json(meta, out / "spec.json")
+    threads = default_threads(backend, jobs)
+    names = [f.path for f in spec.free]
+    tcols = [f"t{i}" for i in range(len(targets))]
+    z_obs = np.log(targets["observed"].to_numpy(float))
+    d, M = len(names), spec.method
+    waves_info = []
+    emu = None
+    with open_backend(backend, jobs, address) as imap:
+        for wave in range(1, M.waves + 1):
+            # the wave's points: a Latin hypercube, filtered by the previous wave's emulators
+            if wave == 1:
+                unit = lhs(d, M.points_per_wave, [spec.seed, 1])
+                passed = 1.0
+            else:
+                cand = lhs(d, M.candidates, [spec.seed, wave])
+                mean, sd = emu.predict(cand)
+                imp = implausibility(mean, sd, err, M.implausibility_rank)
+                ok = np.flatnonzero(imp < M.cutoff)
+                passed = len(ok) / len(cand)
+                pick = ok[: M.points_per_wave] if len(ok) >= M.points_per_wave else np.argsort(imp, kind="stable")[
+                    : M.points_per_wave]
+                unit = cand[pick]
+            x = from_unit(spec, unit)
+            tasks = []
+            for p in range(len(unit)):
+                for r in range(spec.replicates):
+                    rid = f"w{wave:02d}_p{p:04d}_r{r:02d}"
+                    if (runs_dir / f"{rid}.parquet").exists():
+                        try:
+                            pd.read_parquet(runs_dir / f"{rid}.parquet")
+                            continue
+                        except Exception:  # noqa: BLE001 - a damaged file is run again
+                            pass
+                    ov = {**spec.overrides, **{n: float(v) for n, v in zip(names, x[p])}}
+                    tasks.append(CalTask(rid, wave, p, r, spec.scenario, ov, run_seed(spec.seed, wave, p, r),
+                                         targets, cities, p2010, threads))
+            total = len(unit) * spec.replicates
+            with tqdm(total=total, initial=total - len(tasks), unit="run", disable=not progress,
+                      desc=f"{spec.name} wave {wave}/{M.waves}") as bar:
+                by_id = {t.run_id: t for t in tasks}
+                for rid, vals, secs, error in imap(run_cal_task, tasks):
+                    if error is not None:
+                        raise ConfigError(f"calibration run {rid} failed: {error}")
+                    t = by_id[rid]
+                    row = {"run_id": rid, "wave": t.wave, "point": t.point, "replicate": t.replicate,
+                           "seed": t.seed, **{n: float(v) for n, v in zip(names, x[t.point])},
+                           "model_s": secs, **dict(zip(tcols, vals))}
+                    write_parquet(pd.DataFrame([row]), runs_dir / f"{rid}.parquet")
+                    bar.update(1)
+            runs = read_runs(runs_dir, wave)
+            u_all = to_unit(spec, runs[names].to_numpy(float))
+            z_all = np.log(np.maximum(runs[tcols].to_numpy(float), 1e-9)) - z_obs[None, :]
+            pts = runs.groupby(["wave", "point"], sort=True)
+            u_pts = np.vstack([u_all[g.index][0] for _, g in pts])
+            z_pts = np.vstack([z_all[g.index].mean(0) for _, g in pts])
+            emu = Emulators(u_pts, z_pts, spec.seed)
+            dist = np.sqrt(np.mean((z_pts / err[None, :]) ** 2, axis=1))
+            waves_info.append({"wave": wave, "points": int(len(unit)), "runs": int(total),
+                               "non_implausible_share_of_candidates": float(passed),
+                               "distance_median": float(np.median(dist[-len(unit):])),
+                               "distance_min": float(dist.min())})
+            echo(f"wave {wave}: {len(unit)} points; share of candidates not implausible {passed:.1%}; "
+                 f"distance of this wave's points median {np.median(dist[-len(unit):]):.2f}, best so far "
+                 f"{dist.min():.2f}")
+    # approximate posterior from the last emulators
+    draws = lhs(d, M.posterior_draws, [spec.seed, 999])
+    mean, sd = emu.predict(draws)
+    var = sd ** 2 + err[None, :] ** 2
+    loglik = -0.5 * np.sum(mean ** 2 / var, axis=1)
+    w = np.exp(loglik - loglik.max())
+    w /= w.sum()
+    ess = float(1.0 / np.sum(w ** 2))
+    xd = from_unit(spec, draws)
+    post = pd.DataFrame(xd, columns=names)
+    post["weight"] = w
+    post["distance"] = np.sqrt(np.mean(mean ** 2 / err[None, :] ** 2, axis=1))
+    write_parquet(post, out / "posterior.parquet")
+    est = {}
+    for n in names:
+        v = post[n].to_numpy()
+        order = np.argsort(v)
+        cw = np.cumsum(w[order])
+        q = lambda p: float(v[order][np.searchsorted(cw, p)])  # noqa: E731
+        est[n] = {"mean": float(np.sum(w * v)), "sd": float(np.sqrt(np.sum(w * (v - np.sum(w * v)) ** 2))),
+                  "q05": q(0.05), "q50": q(0.5), "q95": q(0.95)}
+    runs = read_runs(runs_dir, M.waves)
+    z_all = np.log(np.maximum(runs[tcols].to_numpy(float), 1e-9)) - z_obs[None, :]
+    run_dist = np.sqrt(np.mean((z_all / err[None, :]) ** 2, axis=1))
+    best = runs.iloc[int(np.argmin(run_dist))]
+    fit = {
+        "name": spec.name, "method": {"type": "history matching with Gaussian-process emulators, then "
+                                              "importance weights from the emulated likelihood",
+                                      **M.model_dump(mode="json")},
+        "holdout": holdout, "free": [f.model_dump(mode="json") for f in spec.free], "estimate": est,
+        "posterior_ess": ess, "best_run": {"run_id": best["run_id"], "distance": float(run_dist.min()),
+                                          **{n: float(best[n]) for n in names}},
+        "targets": {"n": int(len(targets)),
+                    "groups": [g.model_dump(mode="json") for g in spec.targets],
+                    "entities": sorted(set(targets["entity"]))},
+        "runs": {"total": int(len(runs)), "per_wave": waves_info, "replicates": spec.replicates},
+        "seeds": {"root": spec.seed, "rule": "SeedSequence([root, wave, point, replicate])"},
+        "scenario": spec.scenario, "overrides": spec.overrides, "code": code_version(),
+        "wall_s_this_session": time.perf_counter() - t_start,
+    }
+    write_json(fit, out / "fit.json")
+    plots(spec, post, runs, targets, tcols, err, waves_info, out)
+    return fit
+
+
+def read_runs(runs_dir: Path, up_to_wave: int) -> pd.DataFrame:
+    files = sorted(runs_dir.glob("w*_p*_r*.parquet"))
+    frames = [pd.read_parquet(f) for f in files if int(f.name[1:3]) <= up_to_wave]
+    return pd.concat(frames, ignore_index=True).sort_values("run_id").reset_index(drop=True)
+
+
+def plots(spec, post, runs, targets, tcols, err, waves_info, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .io import _atomic
+
+    names = [f.path for f in spec.free]
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3), squeeze=False)
+    for ax, n, f in zip(axes[0], names, spec.free):
+        ax.hist(post[n], bins=40, weights=post["weight"], color="tab:blue", alpha=0.8)
+        ax.set_xlim(*f.bounds)
+        if f.log:
+            ax.set_xscale("log")
+        ax.set_title(n, fontsize=9)
+        ax.set_yticks([])
+    fig.suptitle("marginal posteriors (weighted prior draws)", fontsize=10)
+    fig.tight_layout()
+    _atomic(out / "posterior.png", lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
+    plt.close(fig)
+
+    z = np.log(np.maximum(runs[tcols].to_numpy(float), 1e-9)) - np.log(targets["observed"].to_numpy(float))
+    dist = np.sqrt(np.mean((z / err[None, :]) ** 2, axis=1))
+    best = z[int(np.argmin(dist))]
+    fig, ax = plt.subplots(figsize=(max(6, 0.12 * len(tcols)), 3.2))
+    ax.plot(np.arange(len(tcols)), 100 * np.expm1(z).T, color="grey", lw=0.3, alpha=0.4)
+    ax.plot(np.arange(len(tcols)), 100 * np.expm1(best), "o-", color="tab:blue", ms=3, lw=1, label="best run")
+    ax.fill_between(np.arange(len(tcols)), -100 * np.expm1(err), 100 * np.expm1(err), color="tab:green",
+                    alpha=0.2, label="declared error")
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_ylabel("model / observed - 1, %")
+    ax.set_xticks(np.arange(len(tcols)))
+    ax.set_xticklabels([f"{e} {d}" for e, d in zip(targets["entity"], targets["date"])], rotation=90, fontsize=5)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    _atomic(out / "fit.png", lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(4.5, 3))
+    for wv in sorted(runs["wave"].unique()):
+        ax.plot(np.full((runs["wave"] == wv).sum(), wv), dist[runs["wave"].to_numpy() == wv], "o", ms=3,
+                color="tab:blue", alpha=0.6)
+    ax.set_xlabel("wave")
+    ax.set_ylabel("distance (RMS standardised error)")
+    ax.set_xticks(sorted(runs["wave"].unique()))
+    fig.tight_layout()
+    _atomic(out / "waves.png", lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
+    plt.close(fig)
