@@ -398,9 +398,10 @@ def calibrate(spec_path, out: Path, *, jobs: int = 1, backend: str = "loky", add
     run_dist = np.sqrt(np.mean((z_all / err[None, :]) ** 2, axis=1))
     best = runs.iloc[int(np.argmin(run_dist))]
     fit = {
-        "name": spec.name, "method": {"type": "history matching with Gaussian-process emulators, then "
-                                              "importance weights from the emulated likelihood",
-                                      **M.model_dump(mode="json")},
+        "name": spec.name, "method": {**M.model_dump(mode="json"),
+                                      "description": "history matching with Gaussian-process emulators "
+                                                     "(scikit-learn), then importance weights of prior draws "
+                                                     "from the emulated likelihood"},
         "holdout": holdout, "free": [f.model_dump(mode="json") for f in spec.free], "estimate": est,
         "posterior_ess": ess, "best_run": {"run_id": best["run_id"], "distance": float(run_dist.min()),
                                           **{n: float(best[n]) for n in names}},
