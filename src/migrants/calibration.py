@@ -157,7 +157,7 @@ def fit_targets(spec: CalibrationSpec, holdout: str | None = None):
                               f"{sorted(set(cities['province']))}")
         held = set(cities.loc[cities["province"] == holdout, "name_en"]) | {holdout}
         keep &= ~targets["entity"].isin(held)
-    rows, err = [], []
+    rows = []
     for g in spec.targets:
         m = keep & (targets["kind"] == g.kind) & (targets["target"] == g.target)
         if g.dates is not None:
@@ -165,10 +165,10 @@ def fit_targets(spec: CalibrationSpec, holdout: str | None = None):
         if not m.any():
             raise ConfigError(f"calibration spec: target group {g.kind}/{g.target}"
                               f"{' ' + str(g.dates) if g.dates else ''}: no target row in {folder} to fit")
-        rows.append(targets[m])
-        err.append(np.full(int(m.sum()), math.log1p(g.sd_pct / 100)))
+        rows.append(targets[m].assign(_err=math.log1p(g.sd_pct / 100)))
+    # a row in two groups keeps the first group's error
     fit = pd.concat(rows).drop_duplicates(subset=["entity", "kind", "date", "target"]).reset_index(drop=True)
-    e = np.concatenate(err)[: len(fit)]
+    e = fit.pop("_err").to_numpy(float)
     p2010 = read_table(cfg.resolve(cfg.data.provinces_2010), "census provinces").set_index("province")["population"]
     return fit, e, cities, p2010.astype(float)
 
