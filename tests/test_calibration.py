@@ -33,7 +33,7 @@ def small_spec(tmp_path, **changes) -> Path:
         "free": [{"path": "decisions.consider_base_month", "bounds": [0.004, 0.02], "log": True},
                  {"path": "decisions.rest_of_china_return_month", "bounds": [0.003, 0.02], "log": True}],
         "targets": [{"kind": "city", "target": "population", "sd_pct": 3.0}],
-        "method": {"waves": 2, "points_per_wave": 6, "candidates": 2000, "posterior_draws": 2000},
+        "method": {"waves": 2, "points_per_wave": 6, "candidates": 2000, "posterior_draws": 1000},
     }
     spec.update(changes)
     path = tmp_path / "spec.yaml"
@@ -100,7 +100,7 @@ def test_recovers_known_parameters_of_a_synthetic_record(tmp_path):
     # series is ten nearly collinear figures, which an independent-error likelihood would over-count)
     spec_path = small_spec(tmp_path, targets_dir=str(tmp_path / "targets"),
                            targets=[{"kind": "city", "target": "population", "sd_pct": 2.0}],
-                           method={"waves": 3, "points_per_wave": 10, "candidates": 4000, "posterior_draws": 4000})
+                           method={"waves": 3, "points_per_wave": 10, "candidates": 4000, "posterior_draws": 2000})
     shutil.copytree(CONFIG_DIR / "targets", tmp_path / "targets")
     spec = load_spec(spec_path)
     targets, _, cities, p2010 = fit_targets(spec)
