@@ -441,7 +441,11 @@ def emulated_posterior(emu: Emulators, err: np.ndarray, d: int, draws: int, seed
     sampler.run_mcmc(p0, steps, progress=False)
     chain = sampler.get_chain(discard=steps // 2, flat=True)
     lps = sampler.get_log_prob(discard=steps // 2, flat=True)
-    tau = sampler.get_autocorr_time(discard=steps // 2, quiet=True, tol=0)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a walker that never moved has no autocorrelation: tau is nan
+        tau = sampler.get_autocorr_time(discard=steps // 2, quiet=True, tol=0)
     info = {"sampler": f"emcee {emcee.__version__} EnsembleSampler", "walkers": walkers, "steps": steps,
             "burn_in": steps // 2, "acceptance": float(np.mean(sampler.acceptance_fraction)),
             "tau_max": float(np.nanmax(tau)) if np.isfinite(tau).any() else float(steps)}
