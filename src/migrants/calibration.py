@@ -463,19 +463,28 @@ def plots(spec, post, runs, targets, tcols, err, waves_info, out: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker  # noqa: F401
 
     from .io import _atomic
 
     names = [f.path for f in spec.free]
-    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3), squeeze=False)
-    for ax, n, f in zip(axes[0], names, spec.free):
-        ax.hist(post[n], bins=40, weights=post["weight"], color="tab:blue", alpha=0.8)
-        ax.set_xlim(*f.bounds)
+    ncol = min(4, len(names))
+    nrow = -(-len(names) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.6 * nrow), squeeze=False)
+    for ax, n, f in zip(axes.flat, names, spec.free):
+        lo, hi = f.bounds
+        bins = np.geomspace(lo, hi, 31) if f.log else np.linspace(lo, hi, 31)
+        ax.hist(post[n], bins=bins, weights=post["weight"], color="tab:blue", alpha=0.8)
+        ax.set_xlim(lo, hi)
         if f.log:
             ax.set_xscale("log")
-        ax.set_title(n, fontsize=9)
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_title(n.split(".")[-1], fontsize=9)
+        ax.tick_params(labelsize=7)
         ax.set_yticks([])
-    fig.suptitle("marginal posteriors (weighted prior draws)", fontsize=10)
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    fig.suptitle("marginal posteriors (MCMC draws on the emulators; x-range = the prior's bounds)", fontsize=9)
     fig.tight_layout()
     _atomic(out / "posterior.png", lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
     plt.close(fig)
