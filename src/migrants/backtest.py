@@ -27,15 +27,12 @@ province's own straight line between its first and last recorded years.
 
 from __future__ import annotations
 
-import multiprocessing
-import re
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .config import CONFIG_DIR, read_table
+from .config import CONFIG_DIR, MONTH, month_index, read_table
 from .errors import ConfigError
 
 TARGET_KINDS = ("city", "province")
@@ -45,11 +42,6 @@ COLUMNS = ["entity", "kind", "date", "target", "observed", "model", "model_lo", 
            "naive_region_trend", "naive_province_trend", "in_fit", "source"]
 NAIVE = {"naive_no_change": "no change", "naive_region_trend": "region trend",
          "naive_province_trend": "province trend"}
-
-
-def _index(date: str) -> int:
-    y, m = map(int, date.split("-"))
-    return y * 12 + m - 1
 
 
 # ------------------------------------------------------------------ targets
@@ -67,7 +59,7 @@ def load_targets(folder: Path, cities: pd.DataFrame) -> pd.DataFrame:
         for i, row in df.iterrows():
             where = f"{kind} targets file {path}: line {i + 2}"
             date = str(row["date"])
-            if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", date):
+            if not MONTH.fullmatch(date):
                 raise ConfigError(f"{where}, column `date`: {row['date']!r}; expected a month as YYYY-MM")
             if date >= HELD_OUT_FROM:
                 raise ConfigError(f"{where}, column `date`: {date!r}; figures dated 2021 or later are held out "
@@ -92,37 +84,36 @@ def load_targets(folder: Path, cities: pd.DataFrame) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ runs
-def _run_one(args) -> pd.DataFrame:
+def run_once(args) -> tuple[int, pd.DataFrame]:
+    """One run of ``(scenario, seed, scale, overrides, threads)``: its seed and the city_month
+    columns the targets are read from."""
     scenario, seed, scale, overrides, threads = args
     if threads:
         import numba
 
-        numba.set_num_threads(threads)  # one per process when the seeds run side by side
+        numba.set_num_threads(threads)  # share the cores when the seeds run side by side
     from .model import MigrationModel
 
     m = MigrationModel(scenario=scenario, rng=seed, scale=scale, overrides=overrides)
     m.run()
-    return m.city_frame()[["month", "date", "city", "province", "population", "births", "deaths"]]
+    return seed, m.city_frame()[["month", "date", "city", "province", "population", "births", "deaths"]]
 
 
 def simulate(scenario: str, seeds: list[int], scale: int | None, jobs: int = 1, overrides=None, progress=None):
-    """One city_month frame per seed (in seed order, whatever ``jobs``)."""
-    args = [(scenario, s, scale, dict(overrides or {}), 1 if jobs > 1 else 0) for s in seeds]
-    if jobs <= 1:
-        out = []
-        for k, a in enumerate(args):
-            out.append(_run_one(a))
+    """One city_month frame per seed (in seed order, whatever ``jobs``), on the sweep runner's
+    loky backend (``experiments.backends``)."""
+    from .experiments.backends import open_backend
+    from .experiments.plan import default_threads
+
+    threads = default_threads("loky", jobs)
+    args = [(scenario, s, scale, dict(overrides or {}), threads) for s in seeds]
+    frames = {}
+    with open_backend("loky", jobs) as imap:
+        for seed, frame in imap(run_once, args):  # in completion order
+            frames[seed] = frame
             if progress:
-                progress(k + 1, len(args))
-        return out
-    # spawn, not fork: a forked child of a process that has started numba's threads can die
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
-        out = []
-        for k, frame in enumerate(ex.map(_run_one, args)):
-            out.append(frame)
-            if progress:
-                progress(k + 1, len(args))
-        return out
+                progress(len(frames), len(args))
+    return [frames[s] for s in seeds]
 
 
 # ------------------------------------------------------------------ model values
@@ -162,12 +153,12 @@ def naive_forecasts(targets: pd.DataFrame, cities: pd.DataFrame, province_2010: 
     prov_change = census20.set_index("entity")["observed"] / province_2010  # whole provinces
     sums = c.groupby("province")[["pop2010", "pop2020"]].sum()
     sim_change = sums["pop2020"] / sums["pop2010"]  # the province's simulated cities together
-    span = _index(end) - _index(start)
+    span = month_index(end) - month_index(start)
     out = pd.DataFrame(np.nan, index=targets.index, columns=list(NAIVE))
     rates = targets[targets.target != "population"]
     for i, row in targets.iterrows():
         if row.target == "population":
-            t = (_index(row.date) - _index(start)) / span
+            t = (month_index(row.date) - month_index(start)) / span
             if row.kind == "city":
                 x0, change = c.at[row.entity, "pop2010"], sim_change[c.at[row.entity, "province"]]
             else:
@@ -294,31 +285,40 @@ def plot(df: pd.DataFrame, frames, cities, province_2010, path: Path) -> None:
     plt.close(fig)
 
 
+def scenario_targets(cfg, targets_dir: Path | None = None):
+    """(cities, targets, province 2010 totals) of a scenario: the target rows about its cities and
+    their provinces (the files are checked against every city of the cities file first)."""
+    from .cities import load_cities
+
+    all_cities = load_cities(cfg.resolve(cfg.data.cities))
+    cities = all_cities[all_cities["name_en"].isin(cfg.cities)].reset_index(drop=True) if cfg.cities else all_cities
+    targets = load_targets(targets_dir or CONFIG_DIR / "targets", all_cities)
+    targets = targets[targets["entity"].isin(set(cities["name_en"]) | set(cities["province"]))].reset_index(drop=True)
+    prov2010 = read_table(cfg.resolve(cfg.data.provinces_2010), "census provinces").set_index("province")["population"]
+    return cities, targets, prov2010.astype(float)
+
+
 def run_backtest(out: Path, seeds: int = 3, scale: int | None = None, jobs: int = 1, scenario: str = "history",
                  overrides=None, progress=None, targets_dir: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run ``scenario`` for ``seeds`` seeds and write ``out``/backtest.parquet, summary.csv, backtest.png."""
-    from .cities import load_cities
     from .config import load_scenario
     from .io import write_parquet
 
     cfg = load_scenario(scenario, dict(overrides or {}))
-    all_cities = load_cities(cfg.resolve(cfg.data.cities))
-    cities = all_cities[all_cities["name_en"].isin(cfg.cities)].reset_index(drop=True) if cfg.cities else all_cities
-    prov2010 = read_table(cfg.resolve(cfg.data.provinces_2010), "census provinces").set_index("province")["population"]
-    targets = load_targets(targets_dir or CONFIG_DIR / "targets", all_cities)  # checked in full, then filtered
-    targets = targets[targets["entity"].isin(set(cities["name_en"]) | set(cities["province"]))].reset_index(drop=True)
+    cities, targets, prov2010 = scenario_targets(cfg, targets_dir)
     seed_list = [cfg.seed + k for k in range(seeds)]
     frames = simulate(scenario, seed_list, scale, jobs, overrides, progress)
-    df = backtest_table(targets, frames, cities, prov2010.astype(float))
+    df = backtest_table(targets, frames, cities, prov2010)
     s = summary(df)
     out.mkdir(parents=True, exist_ok=True)
     write_parquet(df, out / "backtest.parquet")
     write_parquet(s, out / "summary.parquet")
-    plot(df, frames, cities, prov2010.astype(float), out / "backtest.png")
+    plot(df, frames, cities, prov2010, out / "backtest.png")
     from .cli import versions
     from .io import write_json
 
+    v = versions()
     write_json({"scenario": cfg.name, "start": cfg.start, "months": cfg.months, "seeds": seed_list,
-                "scale": int(scale or cfg.scale), "targets": int(len(df)), "versions": versions(),
-                "commit": versions().get("git_commit")}, out / "backtest.json")
+                "scale": int(scale or cfg.scale), "targets": int(len(df)), "versions": v,
+                "commit": v.get("git_commit")}, out / "backtest.json")
     return df, s

@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .config import CONFIG_DIR, format_validation_error, read_table, read_yaml
+from .config import CONFIG_DIR, format_validation_error, read_yaml
 from .errors import ConfigError
 
 
@@ -142,16 +142,13 @@ def load_spec(spec: str | Path | dict) -> CalibrationSpec:
 # ------------------------------------------------------------------ targets
 def fit_targets(spec: CalibrationSpec, holdout: str | None = None):
     """(targets frame of the fit, error e_t (n,), cities, province 2010 totals) for a spec."""
-    from .backtest import load_targets
-    from .cities import load_cities
+    from .backtest import scenario_targets
     from .config import load_scenario
 
     cfg = load_scenario(spec.scenario, dict(spec.overrides))
-    all_cities = load_cities(cfg.resolve(cfg.data.cities))
-    cities = all_cities[all_cities["name_en"].isin(cfg.cities)].reset_index(drop=True) if cfg.cities else all_cities
     folder = Path(spec.targets_dir) if spec.targets_dir else CONFIG_DIR / "targets"
-    targets = load_targets(folder, all_cities)  # rows about cities left out are checked, then skipped
-    keep = targets["in_fit"] & targets["entity"].isin(set(cities["name_en"]) | set(cities["province"]))
+    cities, targets, p2010 = scenario_targets(cfg, folder)
+    keep = targets["in_fit"].copy()
     if holdout is not None:
         if holdout not in set(cities["province"]):
             raise ConfigError(f"--holdout {holdout!r}: expected a province of the scenario's cities "
@@ -170,8 +167,7 @@ def fit_targets(spec: CalibrationSpec, holdout: str | None = None):
     # a row in two groups keeps the first group's error
     fit = pd.concat(rows).drop_duplicates(subset=["entity", "kind", "date", "target"]).reset_index(drop=True)
     e = fit.pop("_err").to_numpy(float)
-    p2010 = read_table(cfg.resolve(cfg.data.provinces_2010), "census provinces").set_index("province")["population"]
-    return fit, e, cities, p2010.astype(float)
+    return fit, e, cities, p2010
 
 
 # ------------------------------------------------------------------ runs
@@ -191,19 +187,13 @@ class CalTask:
 
 
 def run_cal_task(task: CalTask):
-    """One simulated decade: the target values of the run (a one-row frame), or the error text."""
+    """One simulated decade: the target values of the run, or the error text."""
     try:
-        if task.threads:
-            import numba
-
-            numba.set_num_threads(task.threads)
-        from .backtest import model_values
-        from .model import MigrationModel
+        from .backtest import model_values, run_once
 
         t0 = time.perf_counter()
-        m = MigrationModel(scenario=task.scenario, rng=task.seed, overrides=dict(task.overrides))
-        m.run()
-        vals = model_values(task.targets, m.city_frame(), task.cities, task.province_2010)
+        _, frame = run_once((task.scenario, task.seed, None, dict(task.overrides), task.threads))
+        vals = model_values(task.targets, frame, task.cities, task.province_2010)
         return task.run_id, vals, time.perf_counter() - t0, None
     except Exception as e:  # noqa: BLE001 - reported, the calibration stops with a message
         return task.run_id, None, 0.0, f"{type(e).__name__}: {e}"
@@ -214,18 +204,21 @@ def run_seed(root: int, wave: int, point: int, replicate: int) -> int:
 
 
 # ------------------------------------------------------------------ the design
-def to_unit(spec: CalibrationSpec, x: np.ndarray) -> np.ndarray:
+def _box(spec: CalibrationSpec):
+    """Lower and upper bounds on the sampling scale (log for log-uniform priors), and the log flags."""
+    logs = np.array([f.log for f in spec.free])
     lo = np.array([math.log(f.bounds[0]) if f.log else f.bounds[0] for f in spec.free])
     hi = np.array([math.log(f.bounds[1]) if f.log else f.bounds[1] for f in spec.free])
-    logs = np.array([f.log for f in spec.free])
-    xx = np.where(logs, np.log(np.maximum(x, 1e-300)), x)
-    return (xx - lo) / (hi - lo)
+    return lo, hi, logs
+
+
+def to_unit(spec: CalibrationSpec, x: np.ndarray) -> np.ndarray:
+    lo, hi, logs = _box(spec)
+    return (np.where(logs, np.log(np.maximum(x, 1e-300)), x) - lo) / (hi - lo)
 
 
 def from_unit(spec: CalibrationSpec, u: np.ndarray) -> np.ndarray:
-    lo = np.array([math.log(f.bounds[0]) if f.log else f.bounds[0] for f in spec.free])
-    hi = np.array([math.log(f.bounds[1]) if f.log else f.bounds[1] for f in spec.free])
-    logs = np.array([f.log for f in spec.free])
+    lo, hi, logs = _box(spec)
     v = lo + u * (hi - lo)
     return np.where(logs, np.exp(v), v)
 

@@ -158,15 +158,10 @@ def backtest(
         fail(f"--out {out}: is a file; expected a folder")
     t0 = time.perf_counter()
     try:
-        from .backtest import CONFIG_DIR, load_targets  # check the targets before the runs
-        from .cities import load_cities
         from .config import load_scenario
-        from .model import MigrationModel
 
         ov = parse_sets(set_)
         cfg = load_scenario(scenario, ov)
-        load_targets(CONFIG_DIR / "targets", load_cities(cfg.resolve(cfg.data.cities)))
-        MigrationModel(scenario=scenario, overrides=ov | {"scale": 100000})  # every input file checked
         with tqdm(total=seeds, unit="run", disable=quiet, file=sys.stderr, desc=f"backtest {cfg.name}") as bar:
             df, s = run_backtest(out, seeds=seeds, scale=scale, jobs=jobs, scenario=scenario, overrides=ov,
                                  progress=lambda i, n: bar.update(1))

@@ -27,6 +27,16 @@ CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 SCENARIO_DIR = CONFIG_DIR / "scenarios"
 
 
+#: a calendar month, ``YYYY-MM``
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def month_index(date: str) -> int:
+    """``"2021-08"`` -> ``year * 12 + month - 1``: months since year 0 (the model's ``start_index`` scale)."""
+    y, m = map(int, date.split("-"))
+    return y * 12 + m - 1
+
+
 def read_table(path: Path, what: str):
     """A CSV input file as a DataFrame; a missing or unreadable file is a ConfigError naming it."""
     import pandas as pd
@@ -165,7 +175,7 @@ class Scenario(_Strict):
     @field_validator("start")
     @classmethod
     def _check_start(cls, v: str) -> str:
-        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", v):
+        if not MONTH.fullmatch(v):
             raise ValueError("expected a month as YYYY-MM, e.g. 2020-11")
         return v
 

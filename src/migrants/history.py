@@ -32,24 +32,14 @@ line, the column, the value and what was expected.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .config import read_table
+from .config import MONTH, month_index, read_table
 from .errors import ConfigError
-
-DATE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-
-
-def month_index(date: str) -> int:
-    """``YYYY-MM`` as months since year 0 (``year * 12 + month - 1``)."""
-    y, m = map(int, date.split("-"))
-    return y * 12 + m - 1
-
 
 # ----------------------------------------------------------------- checking
 def _table(path: Path, what: str, columns: list[str]) -> pd.DataFrame:
@@ -87,7 +77,7 @@ def _years(df, path, what) -> np.ndarray:
 def _dates(df, col, path, what) -> np.ndarray:
     out = []
     for i, v in enumerate(df[col].astype(str)):
-        if not DATE.fullmatch(v.strip()):
+        if not MONTH.fullmatch(v.strip()):
             raise _bad(path, what, i, col, df[col].iloc[i], "a month as YYYY-MM, e.g. 2012-12")
         out.append(month_index(v.strip()))
     return np.array(out, np.int64)
@@ -107,13 +97,13 @@ def _sources(df, path, what) -> None:
             raise _bad(path, what, i, "source", v, "where the value comes from (or `interpolated`, `assumption`)")
 
 
-def _by_year(df, key, col, names, path, what, lo=0.0):
+def _by_year(df, key, col, names, path, what, lo=0.0, hi=np.inf):
     """A (len(names), Y) array of ``col`` by name and year; every name needs every year of the table."""
     _sources(df, path, what)
     years = _years(df, path, what)
     if key is not None:
         _names(df, key, set(names), path, what)
-    vals = _numbers(df, col, path, what, lo=lo)
+    vals = _numbers(df, col, path, what, lo=lo, hi=hi)
     y0, y1 = int(years.min()), int(years.max())
     table = np.full((len(names), y1 - y0 + 1), np.nan)
     keys = df[key].astype(str).to_numpy() if key is not None else np.full(len(df), names[0])
@@ -135,7 +125,7 @@ def _by_year(df, key, col, names, path, what, lo=0.0):
 class Record:
     """The inputs of the world by date, for the C cities of one scenario.
 
-    Arrays by year start at ``first_year``; ``None`` where a table was not given.
+    Each by-year table is ``(first year, array)``; the accessors return ``None`` outside its years.
     """
 
     wage_years: tuple[int, np.ndarray]          # (first year, (C, Y) CNY a year)
@@ -238,12 +228,9 @@ def load_record(folder: Path, cities: pd.DataFrame, links: pd.DataFrame, roc_nam
     roc_price = _by_year(roc, None, "house_price_cny_m2", ["rest of China"], f("rest_of_china.csv"),
                          "rest of China", 1e-9)
     ret = _table(f("retirement_ages.csv"), "retirement ages", ["year", "retirement_age_men", "retirement_age_women"])
-    y_m, men = _by_year(ret, None, "retirement_age_men", ["men"], f("retirement_ages.csv"), "retirement ages", 40)
-    _, women = _by_year(ret, None, "retirement_age_women", ["women"], f("retirement_ages.csv"), "retirement ages", 40)
-    for i, v in enumerate(np.concatenate([men[0], women[0]])):
-        if v > 75:
-            raise _bad(f("retirement_ages.csv"), "retirement ages", i % len(ret), "retirement_age", v,
-                       "an age from 40 to 75")
+    y_m, men = _by_year(ret, None, "retirement_age_men", ["men"], f("retirement_ages.csv"), "retirement ages", 40, 75)
+    _, women = _by_year(ret, None, "retirement_age_women", ["women"], f("retirement_ages.csv"), "retirement ages",
+                        40, 75)
     grads = _table(f("higher_education.csv"), "higher education", ["year", "graduates"])
     graduates = _by_year(grads, None, "graduates", ["national"], f("higher_education.csv"), "higher education", 1)
 

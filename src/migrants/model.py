@@ -33,12 +33,12 @@ import yaml
 
 from . import cities as cities_mod
 from . import decisions, demography, history, housing, labour
-from .config import Scenario, load_scenario, read_table
+from .config import Scenario, load_scenario, month_index, read_table
 from .errors import ConfigError
 from .metrics import Recorder, take_census
 from .policy.engine import PolicyEngine
-from . import population as population_mod
-from .population import RETIREE_AGE0, build_population, UNEMPLOYED
+from .population import (EDU_PREMIUM, RETIREE_AGE0, SECTOR_PREMIUM, UNEMPLOYED, build_population,
+                         education_shares)
 from .rng import stream_key
 from .vital_rates import VitalRates, load_vital_rates
 
@@ -86,8 +86,8 @@ class MigrationModel(mesa.Model):
         t0 = time.perf_counter()
 
         # --- cities, transport network, data ---------------------------------
-        start_y, start_m = map(int, cfg.start.split("-"))
-        self.start_index = start_y * 12 + start_m - 1
+        self.start_index = month_index(cfg.start)
+        start_y = self.start_index // 12
         cities = cities_mod.load_cities(cfg.resolve(cfg.data.cities))
         known_cities = set(cities["name_en"])
         if cfg.cities:
@@ -481,9 +481,8 @@ class MigrationModel(mesa.Model):
         ages = np.arange(18, 60)
         hazard = by_age[ages] * dec.outside_consider_factor.value  # flat working-age pyramid (assumption)
         agents = dec.outside_residents.value * dec.outside_working_age_share.value * hazard.mean() / self.scale
-        edu_shares = population_mod.education_shares(dec.outside_college_per_100k.value,
-                                                     dec.outside_high_school_per_100k.value,
-                                                     dec.outside_working_age_share.value)
+        edu_shares = education_shares(dec.outside_college_per_100k.value, dec.outside_high_school_per_100k.value,
+                                      dec.outside_working_age_share.value)
         by_edu = rng.multinomial(rng.poisson(agents), edu_shares)
         chosen = decisions.outsider_choices(EA, EB, EN, by_edu, rng)[:, :C]  # (6, C) agents moving in
         n = int(chosen.sum())
@@ -492,8 +491,7 @@ class MigrationModel(mesa.Model):
         edu = np.repeat(np.repeat(np.arange(6), C), chosen.ravel()).astype(np.int8)
         dest = np.repeat(np.tile(np.arange(C), 6), chosen.ravel()).astype(np.int64)
         age = rng.choice(ages, size=n, p=hazard / hazard.sum()).astype(np.int8)
-        wage = (self.roc_wage_level * population_mod.EDU_PREMIUM[edu]
-                * population_mod.SECTOR_PREMIUM[1]).astype(np.float32)  # employed at home (services)
+        wage = (self.roc_wage_level * EDU_PREMIUM[edu] * SECTOR_PREMIUM[1]).astype(np.float32)  # employed at home (services)
         rows = P.append(age=age, female=(rng.random(n) < 0.5).astype(np.int8), education=edu,
                         status=np.ones(n, np.int8), wage=wage, city=np.full(n, C, np.int16),
                         hukou_city=np.full(n, C, np.int16), origin_city=np.full(n, C, np.int16),

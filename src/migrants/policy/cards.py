@@ -34,7 +34,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..config import CONFIG_DIR, Param, apply_overrides, format_validation_error, read_yaml
+from ..config import CONFIG_DIR, MONTH, Param, apply_overrides, format_validation_error, month_index, read_yaml
 from ..errors import ConfigError
 
 POLICY_DIR = CONFIG_DIR / "policies"
@@ -44,17 +44,10 @@ EduName = Literal["below_high_school", "high_school", "college", "bachelor", "ma
 SECTOR_CODES = {"manufacturing": 0, "services": 1, "public": 2, "hightech": 3}
 SectorName = Literal["manufacturing", "services", "public", "hightech"]
 LEVERS = ("talent_subsidy", "affordable_housing", "shared_employment", "hukou", "family", "jobs_programme")
-_MONTH_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 def _p(value: float, basis: str, source: str) -> Param:
     return Param(value=value, basis=basis, source=source)
-
-
-def month_index(date: str) -> int:
-    """``"2021-08"`` -> year * 12 + month - 1 (the model's ``start_index`` scale)."""
-    y, m = map(int, date.split("-"))
-    return y * 12 + m - 1
 
 
 class _Strict(BaseModel):
@@ -65,7 +58,7 @@ def _check_month(v):
     if v is None:
         return v
     v = str(v)
-    if not _MONTH_RE.fullmatch(v):
+    if not MONTH.fullmatch(v):
         raise ValueError("expected a month as YYYY-MM, e.g. 2021-08")
     return v
 
