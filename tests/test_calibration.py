@@ -159,3 +159,44 @@ def test_holdout_leaves_the_province_out_of_the_fit(tmp_path):
     assert not {"Liaoning", "Shenyang", "Dalian"} & set(held.entity)
     assert {"Beijing", "Harbin"} <= set(held.entity)
     assert np.isin(held.entity, full.entity).all()
+
+
+def test_holdout_ties_the_provinces_own_parameter_to_the_others_mean(tmp_path):
+    from migrants.calibration import holdout_ties, tied_values
+    from migrants.errors import ConfigError
+
+    free = [{"path": "decisions.consider_base_month", "bounds": [0.004, 0.02], "log": True},
+            {"path": "decisions.province_amenity.Liaoning", "bounds": [-1, 1]},
+            {"path": "decisions.province_amenity.Jilin", "bounds": [-1, 1]},
+            {"path": "decisions.province_amenity.Heilongjiang", "bounds": [-1, 1]}]
+    spec = load_spec(small_spec(tmp_path, free=free))
+    kept, ties = holdout_ties(spec, "Jilin")
+    assert [f.path for f in kept.free] == ["decisions.consider_base_month", "decisions.province_amenity.Liaoning",
+                                           "decisions.province_amenity.Heilongjiang"]
+    assert ties == {"decisions.province_amenity.Jilin": ["decisions.province_amenity.Liaoning",
+                                                         "decisions.province_amenity.Heilongjiang"]}
+    v = tied_values({"decisions.province_amenity.Liaoning": -0.2, "decisions.province_amenity.Heilongjiang": -0.6},
+                    ties)
+    assert v["decisions.province_amenity.Jilin"] == pytest.approx(-0.4)
+    assert holdout_ties(spec, None) == (spec, {})
+    lone = load_spec(small_spec(tmp_path, free=free[:2]))
+    with pytest.raises(ConfigError, match="no free sibling"):
+        holdout_ties(lone, "Liaoning")
+
+
+def test_the_fitted_statistics_do_not_depend_on_scale_beyond_sampling_error():
+    """The calibration runs at 1,000 persons per agent; its statistics (the 2020 levels) must be
+    those of finer scales up to seed noise: the mean gap between scales 1,000 and 200 is within
+    the gap between two seeds at 1,000 (plus the gap between two seeds at 200)."""
+    def levels(scale, seed):
+        m = MigrationModel(scenario="history", rng=seed, scale=scale)
+        m.run()
+        f = m.city_frame()
+        return f[f["date"] == "2020-11"].set_index("city")["population"].astype(float)
+
+    a1, a2 = levels(1000, 1), levels(1000, 2)
+    b1, b2 = levels(200, 1), levels(200, 2)
+    seed_gap = (np.abs(a1 / a2 - 1).mean() + np.abs(b1 / b2 - 1).mean())
+    scale_gap = np.abs((a1 + a2) / (b1 + b2) - 1).mean()
+    assert scale_gap < seed_gap, (scale_gap, seed_gap)
+    assert scale_gap < 0.01

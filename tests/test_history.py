@@ -5,6 +5,7 @@ Runs use a coarse scale (persons per agent) so that a decade takes seconds.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -229,3 +230,31 @@ def test_bad_history_input_exits_2_naming_file_line_and_value(tmp_path, fname, e
 
     assert re.search(message, r.stderr), r.stderr
     assert not out.exists()
+
+
+def test_backtest_of_a_holdout_calibration_reports_the_held_out_province(tmp_path):
+    """`backtest --calibration DIR --holdout P` runs the fit's best point (with the held-out
+    province's tied amenity) and reports P's rows apart; a mismatched holdout is refused."""
+    cal = tmp_path / "cal"
+    cal.mkdir()
+    fit = {"name": "x", "holdout": "Jilin",
+           "free": [{"path": "decisions.province_amenity.Liaoning"}, {"path": "decisions.province_amenity.Heilongjiang"}],
+           "best_run": {"decisions.province_amenity.Liaoning": -0.2, "decisions.province_amenity.Heilongjiang": -0.6},
+           "tied": {"decisions.province_amenity.Jilin": {"rule": "mean of", "of": [
+               "decisions.province_amenity.Liaoning", "decisions.province_amenity.Heilongjiang"]}}}
+    (cal / "fit.json").write_text(json.dumps(fit))
+    out = tmp_path / "bt"
+    r = subprocess.run(MIGRANTS + ["backtest", "--seeds", "1", "--scale", "20000", "--calibration", str(cal),
+                                   "--holdout", "Jilin", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "Held out of the fit: Jilin" in r.stdout
+    held = pd.read_parquet(out / "summary_holdout.parquet")
+    assert set(held.kind) == {"city", "province"} and held[held.kind == "city"].n.max() == 4  # Jilin's four cities
+    meta = json.loads((out / "backtest.json").read_text())
+    assert meta["calibration"]["estimate"]["decisions.province_amenity.Jilin"] == pytest.approx(-0.4)
+    bad = subprocess.run(MIGRANTS + ["backtest", "--calibration", str(cal), "--holdout", "Liaoning", "--out",
+                                     str(tmp_path / "bad")], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "left out 'Jilin'" in bad.stderr and not (tmp_path / "bad").exists()
+    lone = subprocess.run(MIGRANTS + ["backtest", "--holdout", "Jilin", "--out", str(tmp_path / "bad")],
+                          capture_output=True, text=True, timeout=120)
+    assert lone.returncode == 2 and "needs --calibration" in lone.stderr

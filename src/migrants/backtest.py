@@ -298,9 +298,20 @@ def scenario_targets(cfg, targets_dir: Path | None = None):
     return cities, targets, prov2010.astype(float)
 
 
+def held_out_rows(df: pd.DataFrame, cities: pd.DataFrame, province: str) -> pd.DataFrame:
+    """The rows about ``province`` and its cities."""
+    held = set(cities.loc[cities["province"] == province, "name_en"]) | {province}
+    return df[df["entity"].isin(held)]
+
+
 def run_backtest(out: Path, seeds: int = 3, scale: int | None = None, jobs: int = 1, scenario: str = "history",
-                 overrides=None, progress=None, targets_dir: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run ``scenario`` for ``seeds`` seeds and write ``out``/backtest.parquet, summary.csv, backtest.png."""
+                 overrides=None, progress=None, targets_dir: Path | None = None,
+                 holdout: str | None = None, calibration: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run ``scenario`` for ``seeds`` seeds and write ``out``/backtest.parquet, summary.parquet, backtest.png.
+
+    ``holdout``: also ``summary_holdout.parquet``, the errors of that province's rows only (the
+    calibration whose estimate is in ``overrides`` left them out).  ``calibration``: what to record
+    in backtest.json about the estimate used."""
     from .config import load_scenario
     from .io import write_parquet
 
@@ -313,6 +324,8 @@ def run_backtest(out: Path, seeds: int = 3, scale: int | None = None, jobs: int 
     out.mkdir(parents=True, exist_ok=True)
     write_parquet(df, out / "backtest.parquet")
     write_parquet(s, out / "summary.parquet")
+    if holdout is not None:
+        write_parquet(summary(held_out_rows(df, cities, holdout)), out / "summary_holdout.parquet")
     plot(df, frames, cities, prov2010, out / "backtest.png")
     from .cli import versions
     from .io import write_json
@@ -320,5 +333,6 @@ def run_backtest(out: Path, seeds: int = 3, scale: int | None = None, jobs: int 
     v = versions()
     write_json({"scenario": cfg.name, "start": cfg.start, "months": cfg.months, "seeds": seed_list,
                 "scale": int(scale or cfg.scale), "targets": int(len(df)), "versions": v,
+                "holdout": holdout, "calibration": calibration,
                 "commit": v.get("git_commit")}, out / "backtest.json")
     return df, s

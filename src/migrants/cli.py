@@ -59,6 +59,9 @@ def run(
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a field: --set decisions.beta_income=1.2"),
     policy: Optional[List[str]] = typer.Option(None, "--policy", help="Add a policy card (YAML path or name)."),
     out: Path = typer.Option(Path("results"), "--out", help="Folder for city_month.parquet, flows.parquet, run.json."),
+    ensemble: Optional[int] = typer.Option(None, "--ensemble", help="Run K members, each with a parameter set "
+                                           "drawn from the calibration's posterior and its own seed."),
+    jobs: int = typer.Option(1, "--jobs", help="Ensemble members run in parallel (processes)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar or summary."),
 ):
     """Run one scenario and write its tables."""
@@ -83,8 +86,15 @@ def run(
 
             base = load_scenario(scenario, {k: v for k, v in ov.items() if not k.startswith("policies")})
             ov["policies"] = list(base.policies) + list(policy)
+        if scale is not None:
+            ov["scale"] = scale
+        if jobs < 1:
+            fail(f"--jobs {jobs}: expected a whole number >= 1")
+        if ensemble is not None:
+            _run_ensemble(scenario, ensemble, ov, seed, jobs, out, quiet)
+            return
         t0 = time.perf_counter()
-        model = MigrationModel(scenario=scenario, rng=seed, scale=scale, overrides=ov)
+        model = MigrationModel(scenario=scenario, rng=seed, overrides=ov)
     except ConfigError as e:
         fail(str(e))
     cfg = model.config
@@ -118,6 +128,55 @@ def run(
         typer.echo(f"wrote {out}/city_month.parquet, flows.parquet, run.json  ({wall:.1f} s)")
 
 
+def _run_ensemble(scenario, k, ov, seed, jobs, out, quiet) -> None:
+    """``run --ensemble K``: the members' mean as city_month/flows, every member beside it."""
+    from tqdm import tqdm
+
+    from . import ensemble as ens
+    from .config import load_scenario
+    from .io import write_json, write_parquet
+    from .summary import format_summary
+
+    if k < 1:
+        fail(f"--ensemble {k}: expected a whole number of parameter draws >= 1")
+    cfg = load_scenario(scenario, ov)
+    t0 = time.perf_counter()
+    if not quiet:
+        typer.echo(f"migrants: scenario {cfg.name}, ensemble of {k} parameter draws from {ens.POSTERIOR.name}, "
+                   f"{cfg.months} months from {cfg.start}, scale {cfg.scale}, seeds {cfg.seed if seed is None else seed}+k",
+                   err=True)
+    with tqdm(total=k, unit="member", disable=quiet, file=sys.stderr) as bar:
+        draws, cms, fls = ens.run_ensemble(scenario, k, ov, seed, jobs, progress=lambda i, n: bar.update(1))
+    keys_cm = ["month", "date", "city", "province"]
+    mean_cm = ens.member_mean(cms, keys_cm)
+    mean_fl = ens.member_mean(fls, [c for c in next(iter(fls.values())).columns if c != "movers"])
+    table = ens.ensemble_table(cms)
+    wall = time.perf_counter() - t0
+    meta = {"scenario": cfg.name, "config": cfg.model_dump(mode="json"), "seed": int(draws["seed"].iloc[0]),
+            "scale": cfg.scale, "months": cfg.months, "start": cfg.start, "versions": versions(),
+            "timings": {"wall_s": wall},
+            "ensemble": {"members": k, "posterior": str(ens.POSTERIOR), "seeds": draws["seed"].tolist(),
+                         "rule": "member k: posterior draw k (systematic resampling by weight, seeded by the "
+                                 "ensemble seed) and seed + k; city_month/flows are the members' means; "
+                                 "intervals are the central 90% of the members"}}
+    out.mkdir(parents=True, exist_ok=True)
+    write_parquet(mean_cm, out / "city_month.parquet")
+    write_parquet(mean_fl, out / "flows.parquet")
+    write_parquet(ens.stack(cms, draws), out / "ensemble_city_month.parquet")
+    write_parquet(draws, out / "ensemble_draws.parquet")
+    write_parquet(table, out / "ensemble_summary.parquet")
+    write_json(meta, out / "run.json")
+    if not quiet:
+        typer.echo(format_summary(mean_cm, f"Scenario {cfg.name}: mean of {k} members"))
+        prov = table[table["region_type"] == "province"]
+        typer.echo("\nPopulation at the end, mean [central 90% of members] (parameter and seed uncertainty):")
+        for r in prov.itertuples():
+            typer.echo(f"  {r.region:16s} {r.population_end_mean:>14,.0f}  [{r.population_end_low:,.0f}, "
+                       f"{r.population_end_high:,.0f}]")
+        typer.echo(f"wrote {out}/city_month.parquet, flows.parquet, ensemble_city_month.parquet, "
+                   f"ensemble_draws.parquet, ensemble_summary.parquet, run.json  ({wall:.1f} s)")
+
+
 @app.command()
 def validate(
     scenario: str = typer.Argument("baseline", help="Scenario name or YAML path."),
@@ -141,6 +200,10 @@ def backtest(
     jobs: int = typer.Option(1, "--jobs", help="Seeds run in parallel (processes)."),
     scenario: str = typer.Option("history", "--scenario", help="The history scenario to set against the record."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a field: --set decisions.beta_income=1.2"),
+    calibration: Optional[Path] = typer.Option(None, "--calibration", help="Use the estimate of this calibration "
+                                               "folder (its best simulated run) instead of the scenario's values."),
+    holdout: Optional[str] = typer.Option(None, "--holdout", help="Report this province's errors apart; needs "
+                                          "--calibration of a calibration run with --holdout PROVINCE."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar or summary."),
 ):
     """Run the history and set every simulated figure against the record, beside naive forecasts."""
@@ -161,16 +224,35 @@ def backtest(
         from .config import load_scenario
 
         ov = parse_sets(set_)
+        used = None
+        if calibration is not None:
+            from .calibration import point_estimate
+
+            est, fit = point_estimate(calibration)
+            if holdout is not None and fit.get("holdout") != holdout:
+                fail(f"--holdout {holdout!r}: the calibration in {calibration} left out {fit.get('holdout')!r}; "
+                     f"expected one run with `migrants calibrate SPEC --holdout {holdout}`")
+            ov = {**est, **ov}
+            used = {"folder": str(calibration), "name": fit["name"], "holdout": fit.get("holdout"),
+                    "estimate": est, "rule": "the best simulated run of the calibration"}
+        elif holdout is not None:
+            fail(f"--holdout {holdout!r}: needs --calibration DIR, the folder of `migrants calibrate SPEC "
+                 f"--holdout {holdout}` (the fit that left the province out)")
         cfg = load_scenario(scenario, ov)
         with tqdm(total=seeds, unit="run", disable=quiet, file=sys.stderr, desc=f"backtest {cfg.name}") as bar:
             df, s = run_backtest(out, seeds=seeds, scale=scale, jobs=jobs, scenario=scenario, overrides=ov,
-                                 progress=lambda i, n: bar.update(1))
+                                 progress=lambda i, n: bar.update(1), holdout=holdout, calibration=used)
     except ConfigError as e:
         fail(str(e))
     if not quiet:
         typer.echo(f"Backtest of {cfg.name}: {cfg.start} + {cfg.months} months, {seeds} seed(s); "
                    f"{len(df)} targets (none dated 2021 or later)")
         typer.echo(format_summary(s))
+        if holdout is not None:
+            import pandas as pd
+
+            typer.echo(f"\nHeld out of the fit: {holdout} and its cities")
+            typer.echo(format_summary(pd.read_parquet(out / "summary_holdout.parquet")))
         typer.echo(f"wrote {out}/backtest.parquet, summary.parquet, backtest.png, backtest.json  ({time.perf_counter() - t0:.1f} s)")
 
 

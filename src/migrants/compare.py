@@ -29,6 +29,14 @@ base) and the 95% interval is ``mean +- t(0.975, R-1) x sd / sqrt(R)``
 (``base_mean`` and ``policy_mean`` are NaN); their interval is the delta
 method's, and NaN when the denominator's own interval includes zero (the
 policy adds no residents or graduates that can be told from zero).
+
+``spread_low`` and ``spread_high`` are the central 90% of the replicates'
+differences (what one run could show), ``sign_holds`` the share of replicates
+whose difference has the sign of the mean.  With ``--ensemble K`` replicate
+``k`` of both arms runs posterior draw ``k`` (``migrants.ensemble``) with seed
+``seed + k``: the interval and the spread then carry the parameter
+uncertainty, and ``sign_holds`` says how often the policy's sign holds across
+parameter sets.
 """
 
 from __future__ import annotations
@@ -41,13 +49,14 @@ from typing import List, Optional
 import numpy as np
 import pandas as pd
 
+from .ensemble import draw_overrides, draw_parameters, sign_holds, spread
 from .errors import ConfigError
 
 KPIS = ("population", "net_migration", "graduates_retained", "graduate_retention", "unemployment_rate", "spend_cny")
 RATIOS = {"cost_per_additional_resident": "population",
           "cost_per_additional_retained_graduate": "graduates_retained"}
 COMPARE_COLUMNS = ("region", "region_type", "kpi", "base_mean", "policy_mean", "difference", "ci_low", "ci_high",
-                   "replicates")
+                   "replicates", "spread_low", "spread_high", "sign_holds")
 
 
 def regions(cities: pd.DataFrame) -> list[tuple[str, str, list[str]]]:
@@ -113,12 +122,15 @@ def summarise(base: list[pd.DataFrame], policy: list[pd.DataFrame]) -> pd.DataFr
                 lo, hi = mean - half, mean + half
             else:
                 lo = hi = float("nan")
-            rows.append((region, kind, kpi, float(B[:, ri, ki].mean()), float(Pm[:, ri, ki].mean()), mean, lo, hi, R))
+            _, s_lo, s_hi = spread(d)
+            rows.append((region, kind, kpi, float(B[:, ri, ki].mean()), float(Pm[:, ri, ki].mean()), mean, lo, hi, R,
+                         s_lo, s_hi, sign_holds(d)))
         ds = D[:, ri, KPIS.index("spend_cny")]
         for kpi, den in RATIOS.items():
             dd = D[:, ri, KPIS.index(den)]
             est, lo, hi = _ratio(ds, dd, tq)
-            rows.append((region, kind, kpi, float("nan"), float("nan"), est, lo, hi, R))
+            rows.append((region, kind, kpi, float("nan"), float("nan"), est, lo, hi, R, float("nan"), float("nan"),
+                         float("nan")))
     return pd.DataFrame(rows, columns=list(COMPARE_COLUMNS))
 
 
@@ -182,10 +194,13 @@ def _one_run(scenario: str, seed: int, overrides: dict) -> tuple[pd.DataFrame, f
 
 
 def compare(base: str, policy: str, replicates: int = 5, months: int | None = None, scale: int | None = None,
-            seed: int | None = None, sets: dict | None = None, jobs: int = 1, progress=None):
+            seed: int | None = None, sets: dict | None = None, jobs: int = 1, progress=None,
+            ensemble: int | None = None, posterior: pd.DataFrame | None = None):
     """Run both arms with common random numbers; returns (compare table, metadata).
 
-    ``sets`` are dotted overrides applied to both arms (``--set``).
+    ``sets`` are dotted overrides applied to both arms (``--set``).  With ``ensemble=K``
+    there are K replicates and replicate k of both arms takes posterior draw k (of
+    ``posterior``, default the shipped one).
     """
     from .config import load_scenario
     from .policy.cards import card_path
@@ -211,23 +226,32 @@ def compare(base: str, policy: str, replicates: int = 5, months: int | None = No
     for scen, o in ((base, ov), (pol_scenario, pol_ov)):  # check every card resolves before the long runs
         MigrationModel(scenario=scen, overrides={**o, "scale": 10**7, "months": 0})
     seed0 = base_cfg.seed if seed is None else int(seed)
+    draws = None
+    if ensemble is not None:
+        draws = draw_parameters(ensemble, seed0, posterior)
+        replicates = ensemble
     seeds = [seed0 + r for r in range(replicates)]
-    tasks = [(arm, s) for s in seeds for arm in ("base", "policy")]
+    tasks = [(arm, r) for r in range(replicates) for arm in ("base", "policy")]
     spec = {"base": (base, ov), "policy": (pol_scenario, pol_ov)}
 
-    def job(arm, s):
+    def task_args(arm, r):
         scen, o = spec[arm]
-        return _one_run(scen, s, o)
+        if draws is not None:  # the draw under the arm's own overrides (--set and the cards win)
+            o = {**draw_overrides(draws, r), **o}
+        return scen, seeds[r], o
 
+    if draws is not None:
+        for a, r in tasks:
+            load_scenario(task_args(a, r)[0], task_args(a, r)[2])  # a draw outside the schema fails now
     t0 = time.perf_counter()
     if jobs > 1:
         from joblib import Parallel, delayed
 
-        results = Parallel(n_jobs=jobs)(delayed(_one_run)(spec[a][0], s, spec[a][1]) for a, s in tasks)
+        results = Parallel(n_jobs=jobs)(delayed(_one_run)(*task_args(a, r)) for a, r in tasks)
     else:
         results = []
-        for i, (a, s) in enumerate(tasks):
-            results.append(job(a, s))
+        for i, (a, r) in enumerate(tasks):
+            results.append(_one_run(*task_args(a, r)))
             if progress is not None:
                 progress(i + 1, len(tasks))
     out = {"base": [], "policy": []}
@@ -238,7 +262,10 @@ def compare(base: str, policy: str, replicates: int = 5, months: int | None = No
             "policy_cards": list(pol_cfg.policies), "base_cards": list(base_cfg.policies),
             "replicates": replicates, "seeds": seeds, "months": base_cfg.months, "scale": base_cfg.scale,
             "start": base_cfg.start, "wall_s": time.perf_counter() - t0,
-            "method": "common random numbers: replicate r of both arms uses seed + r; 95% t intervals"}
+            "method": "common random numbers: replicate r of both arms uses seed + r; 95% t intervals"
+                      + ("; parameter ensemble: replicate r of both arms uses posterior draw r" if draws is not None
+                         else ""),
+            "ensemble": None if draws is None else {"members": int(ensemble), "draws": draws.to_dict("list")}}
     reps = pd.concat([pd.concat(out[a], keys=seeds, names=["seed", "row"]).reset_index(level=0).assign(arm=a)
                       for a in ("base", "policy")], ignore_index=True)
     return table, meta, reps
@@ -261,7 +288,14 @@ def format_table(table: pd.DataFrame, meta: dict, cities: bool = False) -> str:
     head = (f"compare: {meta['policy']} vs {meta['base']}, {meta['replicates']} replicate(s) "
             f"(seeds {meta['seeds'][0]}..{meta['seeds'][-1]}), {meta['months']} months from {meta['start']}, "
             f"scale {meta['scale']}\ndifference = policy - base, mean over replicates [95% CI]")
-    return head + "\n\n" + w.loc[order, cols].T.to_string() + "\n"
+    text = head + "\n\n" + w.loc[order, cols].T.to_string() + "\n"
+    if meta.get("ensemble"):
+        pop = t[t["kpi"] == "population"].set_index("region")["sign_holds"]
+        text += ("\nparameter ensemble of " + str(meta["ensemble"]["members"]) + " posterior draws: the interval "
+                 "includes parameter uncertainty.\nsign of the population difference holds in: "
+                 + (", ".join(f"{r} {100 * v:.0f}%" for r, v in pop.loc[order].items() if pd.notna(v))
+                    or "no region's population differs") + "\n")
+    return text
 
 
 def register(app) -> None:
@@ -279,6 +313,8 @@ def register(app) -> None:
         seed: Optional[int] = typer.Option(None, "--seed", help="First seed (default: BASE's seed)."),
         set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a field in both arms: path=value."),
         jobs: int = typer.Option(1, "--jobs", help="Runs in parallel (joblib)."),
+        ensemble: Optional[int] = typer.Option(None, "--ensemble", help="K replicates, replicate k with posterior "
+                                               "draw k (parameter uncertainty); replaces --replicates."),
         cities: bool = typer.Option(False, "--cities", help="Print city rows too (always written to the file)."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress or table."),
     ):
@@ -298,10 +334,13 @@ def register(app) -> None:
             fail(f"--scale {scale}: expected a whole number of persons per agent >= 1")
         if jobs < 1:
             fail(f"--jobs {jobs}: expected a whole number >= 1")
+        if ensemble is not None and ensemble < 1:
+            fail(f"--ensemble {ensemble}: expected a whole number of parameter draws >= 1")
         try:
-            with tqdm(total=2 * replicates, unit="run", disable=quiet, file=sys.stderr) as bar:
+            n_runs = 2 * (ensemble or replicates)
+            with tqdm(total=n_runs, unit="run", disable=quiet, file=sys.stderr) as bar:
                 table, meta, reps = compare(base, policy, replicates, months, scale, seed, parse_sets(set_), jobs,
-                                            progress=lambda i, n: bar.update(1))
+                                            progress=lambda i, n: bar.update(1), ensemble=ensemble)
         except ConfigError as e:
             fail(str(e))
         if out is not None:

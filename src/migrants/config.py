@@ -144,6 +144,8 @@ class Decisions(_Strict):
     income_floor_share: Param
     rest_of_china_return_month: Param
     rest_of_china_residents: Param
+    rest_of_china_constant: Param
+    province_amenity: dict[str, Param] = {}  # key: province name, spaces as underscores; absent: 0
     outside_residents: Param
     outside_working_age_share: Param
     outside_college_per_100k: Param

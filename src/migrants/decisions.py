@@ -120,7 +120,7 @@ def network_pull(origin_share, beta):
 
 
 def utility_tables(p, wage_level, p_emp, rent, subsidy, school_access, childcare, hours, cross_province,
-                   origin_share, residents=None):
+                   origin_share, residents=None, amenity=None):
     """Monthly tables whose products give exp(U) (see module docstring).
 
     Parameters
@@ -148,6 +148,9 @@ def utility_tables(p, wage_level, p_emp, rent, subsidy, school_access, childcare
         ua = p.beta_income.value * np.log(net) + services
     if residents is not None:
         ua = ua + p.beta_size.value * np.log(np.maximum(residents, 1.0) / 1e6)[None, :]
+    ua[:, -1] += p.rest_of_china_constant.value  # what the one node for the rest of the country leaves out
+    if amenity is not None:
+        ua[:, :-1] += amenity[None, :]
     EA = np.exp(ua - ua.max(1, keepdims=True))
     cost = p.move_cost_fixed.value + p.move_cost_per_log_hour.value * np.log1p(hours) + p.move_cost_province.value * cross_province
     EB = np.exp(-cost)

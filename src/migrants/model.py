@@ -140,6 +140,9 @@ class MigrationModel(mesa.Model):
         self.min_wage = self.statutory_min_wage.copy()  # policy cards may raise it (PolicyEngine)
         self.cities = cities
         self.rest_of_china = roc
+        amen = cfg.decisions.province_amenity
+        self.amenity = np.array([amen[p.replace(" ", "_")].value if p.replace(" ", "_") in amen else 0.0
+                                 for p in cities["province"]])  # (C,) in utility units
         self.names = list(cities["name_en"]) + [roc["name_en"]]
 
         # --- synthetic population (the census of cfg.census) -----------------
@@ -439,7 +442,7 @@ class MigrationModel(mesa.Model):
         origin_share = cen["origin_city"] / np.maximum(residents[None, :], 1)
         EA, EB, EN, EH, ret, net = decisions.utility_tables(
             dec, wage_level, p_emp, rent, self.subsidy, self.school_access, self.childcare, self.hours,
-            self.cross_province, origin_share, residents * scale)
+            self.cross_province, origin_share, residents * scale, self.amenity)
         by_age = decisions.hazard_by_age(dec.consider_base_month.value, dec.consider_young_factor.value,
                                          dec.consider_old_factor.value)
         rows = decisions.select_considerers(

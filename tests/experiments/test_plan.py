@@ -106,3 +106,24 @@ def test_fixed_policies_override_is_kept():
     assert all(p.overrides(r)["policies"] == [] for r in p.runs)
     p = make_plan(tiny_dict())
     assert all("policies" not in p.overrides(r) for r in p.runs)  # the scenario's own cards, untouched
+
+
+@pytest.mark.skipif(not __import__("migrants.ensemble", fromlist=["POSTERIOR"]).POSTERIOR.exists(),
+                    reason="no shipped posterior")
+def test_an_ensemble_sweep_runs_every_point_under_every_draw():
+    from migrants.ensemble import draw_parameters
+
+    p = make_plan({**tiny_dict(), "ensemble": 3, "replicates": 2})
+    assert p.replicates == 6 and len(p.runs) == 5 * 6
+    draws = draw_parameters(3, tiny_dict()["seed"])
+    run = p.by_id["p0002-r05"]  # replicate 5: draw 5 // 2 = 2
+    assert p.draw_of(run) == 2
+    ov = p.overrides(run)
+    free = [c for c in draws.columns if c.startswith("decisions.") and c not in
+            ("decisions.beta_income", "decisions.move_cost_fixed")]
+    assert all(ov[c] == draws.at[2, c] for c in free)  # the draw's parameters
+    assert ov["decisions.beta_income"] == 2.0  # a factor wins over the draw
+    base = p.by_id["base-r05"]
+    assert p.overrides(base)["decisions.beta_income"] == draws.at[2, "decisions.beta_income"]
+    assert len({r.seed.seed for r in p.runs if r.point == 2}) == 6  # each run its own stream
+    assert "draw" in p.id_frame(run).columns and p.manifest({})["ensemble"]["members"] == 3

@@ -67,6 +67,12 @@ class Plan:
                                   f"(outputs.kpis gives {self.kpi_columns})"
                                   + ("; add it to outputs.kpis or set it to null" if field == "spend_kpi" else ""))
         self.design: DesignPoints = build_design(spec)
+        self.draws = None
+        if spec.ensemble is not None:
+            from ..ensemble import draw_parameters
+
+            self.draws = _check(lambda: draw_parameters(spec.ensemble, spec.seed), "field `ensemble`")
+        self.replicates = spec.replicates * (spec.ensemble or 1)  # runs per design point
         self.baseline_values = self._baseline_values(base) if spec.baseline else None
         self.runs = self._runs()
         self.by_id = {r.run_id: r for r in self.runs}
@@ -82,10 +88,20 @@ class Plan:
         return ov
 
     def overrides(self, run: PlannedRun) -> dict:
-        """The overrides that build this run's model."""
+        """The overrides that build this run's model (a posterior draw first: the spec's own win)."""
+        drawn = {} if self.draws is None else self.draw_overrides(run)
         if run.point == BASELINE_POINT:
-            return self.point_overrides({}, extra=self.spec.baseline.overrides)
-        return self.point_overrides(run.values)
+            return {**drawn, **self.point_overrides({}, extra=self.spec.baseline.overrides)}
+        return {**drawn, **self.point_overrides(run.values)}
+
+    def draw_of(self, run: PlannedRun) -> int:
+        """The posterior draw of a run (ensemble sweeps): replicate // replicates."""
+        return run.replicate // self.spec.replicates
+
+    def draw_overrides(self, run: PlannedRun) -> dict:
+        from ..ensemble import draw_overrides
+
+        return draw_overrides(self.draws, self.draw_of(run))
 
     def point_overrides(self, values: dict, extra: dict | None = None) -> dict:
         """Overrides for factor ``values`` (a factor left out keeps the scenario's setting).
@@ -174,7 +190,7 @@ class Plan:
     # ------------------------------------------------------------ runs
     def _runs(self) -> list[PlannedRun]:
         s = self.spec
-        P, R = len(self.design), s.replicates
+        P, R = len(self.design), self.replicates
         pw, rw = max(4, len(str(P - 1))), max(2, len(str(R - 1)))
         runs = []
         if s.baseline:
@@ -219,6 +235,8 @@ class Plan:
             "point": pd.Series([run.point] * n, dtype="int64"),
             "replicate": pd.Series([run.replicate] * n, dtype="int64"),
         }
+        if self.draws is not None:
+            cols["draw"] = pd.Series([self.draw_of(run)] * n, dtype="int64")
         for name in self.design.names:
             kind = self.kinds[name]
             cols[name] = pd.Series([encode(run.values.get(name), kind)] * n, dtype=DTYPES[kind])
@@ -262,7 +280,10 @@ class Plan:
             "code_version": code_version,
             "root_seed": s.seed,
             "common_random_numbers": s.common_random_numbers,
-            "replicates": s.replicates,
+            "replicates": self.replicates,
+            "ensemble": (None if self.draws is None else
+                         {"members": s.ensemble, "replicates_per_draw": s.replicates,
+                          "draws": self.draws.to_dict("list")}),
             "design": {"type": d.type, "factors": d.names, "kinds": self.kinds, "problem": d.problem,
                        "points": points},
             "baseline": ({"name": s.baseline.name, "values": {k: encode(v, self.kinds[k]) for k, v in

@@ -222,6 +222,9 @@ class Spec(_Strict):
     scale: int | None = Field(None, ge=1)
     seed: int = Field(ge=0, description="root seed of every run's random stream")
     replicates: int = Field(1, ge=1)
+    ensemble: int | None = Field(None, ge=1, le=10000,
+                                 description="K posterior draws (migrants.ensemble): each point runs K x replicates "
+                                             "runs, run r with draw r // replicates")
     common_random_numbers: bool = True
     overrides: dict[str, Any] = {}
     policies: list[str] = []
