@@ -42,6 +42,7 @@ class Person(mesa.Agent):
         kids = 1.0 if self.children > 0 else 0.0
         u = p["beta_income"] * np.log(net)
         u += kids * (p["beta_school"] * m.school_access + p["beta_childcare"] * m.childcare)
+        u[J - 1] += p["rest_of_china_constant"]  # the last place is the rest of China
         net_term = p["beta_network"] * np.log(1 + m.origin_share[self.origin] / 0.01)
         net_term[self.origin] = 0.0  # home: the pull is in the hukou and return terms
         u += net_term
@@ -141,4 +142,4 @@ def run_engine(e: dict, key) -> np.ndarray:
 
 
 def params_dict(decisions_params) -> dict:
-    return {k: v.value for k, v in decisions_params}
+    return {k: v.value for k, v in decisions_params if hasattr(v, "value")}  # the Params (amenities: none here)

@@ -178,6 +178,7 @@ def test_duplicate_city_is_named(tmp_path):
         ("lat", "95", "latitude"),
         ("lon", "east", "longitude"),
         ("in_shenyang_metro", "maybe", "true or false"),
+        ("admin_level", "capital-ish", "one of municipality"),
         ("graduates_per_year", "-1", "non-negative integer"),
         ("city_id", "7", "0, 1, 2"),
         ("name_zh", "", "non-empty name"),

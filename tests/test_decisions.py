@@ -221,3 +221,27 @@ def test_newcomers_from_outside_arrive_with_hukou_elsewhere_and_scale_with_the_h
     assert (m.people.hukou_city[(m.people.origin_city == m.C) & (m.people.city >= 0)] == m.C).all()
     extra1, extra2 = one - none, two - none  # returns and students from outside are common to all three
     assert extra1 > 0 and 1.6 < extra2 / extra1 < 2.4
+
+
+def test_amenities_and_the_rest_of_chinas_constant_scale_the_odds_by_exp_of_their_value():
+    """An amenity a_j (province, provincial seat) multiplies j's logit weight by exp(a_j) for every
+    type, and the rest of China's constant does the same for the last place: odds against a
+    neutral place change by exactly that factor."""
+    p = params(rest_of_china_constant=0.7)
+    args = (np.full(J, 8000.0), np.full(J, 0.95), np.full(J, 500.0), np.zeros((decisions.N_TYPES, J)),
+            np.full(J, 0.8), np.full(J, 3.0), np.where(np.eye(J) > 0, 0.0, 2.0), np.zeros((J, J)),
+            np.full((J, J), 0.05))
+    plain = decisions.utility_tables(params(), *args)[0]
+    EA = decisions.utility_tables(p, *args, amenity=np.array([0.0, -0.4, 0.3]))[0]
+    ratio = (EA / EA[:, [0]]) / (plain / plain[:, [0]])  # odds against city 0, which has no amenity
+    assert np.allclose(ratio, np.exp([0.0, -0.4, 0.3, 0.7])[None, :])
+
+
+def test_the_model_gives_each_city_its_provinces_and_its_seats_amenity():
+    from migrants.model import MigrationModel
+
+    m = MigrationModel(scenario="tiny", overrides={"months": 0, "decisions.province_amenity.Jilin": -0.5,
+                                                   "decisions.seat_amenity": 0.25})
+    a = dict(zip(m.cities["name_en"], m.amenity))
+    assert a["Changchun"] == pytest.approx(-0.25)  # Jilin's capital: both
+    assert a["Harbin"] == pytest.approx(0.25) and a["Benxi"] == 0.0 and a["Beijing"] == pytest.approx(0.25)

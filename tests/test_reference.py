@@ -14,7 +14,7 @@ from migrants.config import load_scenario  # noqa: E402
 
 def test_engine_and_mesa_reference_give_the_same_destination_shares():
     n, J = 30_000, 12
-    p = load_scenario("baseline").decisions
+    p = load_scenario("baseline", {"decisions.rest_of_china_constant": 0.8}).decisions  # every term on
     inp = synthetic_inputs(n, J=J, seed=3)
     ref = ReferenceModel(**inp, params=params_dict(p), rng=5)
     ref.step()

@@ -59,6 +59,7 @@ OPTIONAL_CITY_COLUMNS: dict[str, str] = {
     "avg_wage_year": "opt_int",
     "hei_count_2017": "opt_nonneg_int",
     "gc_km_from_shenyang": "opt_nonneg_float",
+    "admin_level": "admin_level",
 }
 """Optional columns that are typed when present; any other column is kept as text."""
 
@@ -77,7 +78,11 @@ _EXPECTED = {
     "opt_int": "an integer or an empty cell",
     "opt_nonneg_int": "a non-negative integer or an empty cell",
     "opt_nonneg_float": "a non-negative number or an empty cell",
+    "admin_level": "one of municipality, sub-provincial, provincial capital, prefecture, county-level",
 }
+#: administrative levels of cities.csv; the first three are the provinces' seats of government
+ADMIN_LEVELS = ("municipality", "sub-provincial", "provincial capital", "prefecture", "county-level")
+SEAT_LEVELS = ("municipality", "sub-provincial", "provincial capital")
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 
@@ -98,6 +103,8 @@ def _parse_cell(kind: str, text: str) -> tuple[bool, Any]:
     t = text.strip()
     if kind == "name":
         return bool(t), t
+    if kind == "admin_level":
+        return t in ADMIN_LEVELS, t
     if kind == "bool":
         low = t.lower()
         if low in _TRUE:

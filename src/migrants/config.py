@@ -145,6 +145,7 @@ class Decisions(_Strict):
     rest_of_china_return_month: Param
     rest_of_china_residents: Param
     rest_of_china_constant: Param
+    seat_amenity: Param
     province_amenity: dict[str, Param] = {}  # key: province name, spaces as underscores; absent: 0
     outside_residents: Param
     outside_working_age_share: Param

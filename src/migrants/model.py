@@ -143,6 +143,9 @@ class MigrationModel(mesa.Model):
         amen = cfg.decisions.province_amenity
         self.amenity = np.array([amen[p.replace(" ", "_")].value if p.replace(" ", "_") in amen else 0.0
                                  for p in cities["province"]])  # (C,) in utility units
+        if "admin_level" in cities:  # provincial-level cities, capitals and sub-provincial cities
+            seat = cities["admin_level"].isin(cities_mod.SEAT_LEVELS).to_numpy()
+            self.amenity = self.amenity + cfg.decisions.seat_amenity.value * seat
         self.names = list(cities["name_en"]) + [roc["name_en"]]
 
         # --- synthetic population (the census of cfg.census) -----------------
