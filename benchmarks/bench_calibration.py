@@ -52,6 +52,29 @@ def main() -> None:
         r = np.array(rates)
         print(f"scale {scale:>5}: {np.median(r):7.0f} decades/hour (min {r.min():.0f}, max {r.max():.0f}; "
               f"{a.jobs} jobs, {a.runs} runs x {a.repeats}); one run here: build {init:.2f} s, 120 months {months:.2f} s")
+    emulator_cost(a.repeats)
+
+
+def emulator_cost(repeats: int, n: int = 400, d: int = 17, t: int = 78, candidates: int = 100_000) -> None:
+    """The emulators between waves: fit on ``n`` points of ``d`` parameters and ``t`` targets (the
+    history's sizes, emulator_points 400), then predict a wave's ``candidates`` with their sd."""
+    from migrants.calibration import Emulators, lhs
+
+    rng = np.random.default_rng(0)
+    fit, pred = [], []
+    for k in range(repeats):
+        u = lhs(d, n, [k, 1])
+        z = np.sin(3 * u[:, :3].sum(1))[:, None] * rng.normal(1, 0.1, t)[None, :] + rng.normal(0, 0.02, (n, t))
+        t0 = time.perf_counter()
+        emu = Emulators(u, z, k)
+        fit.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        emu.predict(lhs(d, candidates, [k, 2]))
+        pred.append(time.perf_counter() - t0)
+    f, p = np.array(fit), np.array(pred)
+    print(f"emulators ({n} points, {d} parameters, {t} targets): fit {np.median(f):.1f} s (min {f.min():.1f}, "
+          f"max {f.max():.1f}); predict {candidates:,} candidates {np.median(p):.1f} s (min {p.min():.1f}, "
+          f"max {p.max():.1f}); medians of {repeats}")
 
 
 if __name__ == "__main__":

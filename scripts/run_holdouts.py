@@ -29,11 +29,22 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "holdout")
+    ap.add_argument("--waves", type=int, default=None, help="fewer waves than the spec's (time); same otherwise")
     a = ap.parse_args()
+    spec = a.spec
+    if a.waves is not None:  # the same spec with fewer waves, written beside the results
+        import yaml
+
+        data = yaml.safe_load((ROOT / a.spec).read_text())
+        data["method"]["waves"] = a.waves
+        data["name"] = f"{data['name']}_w{a.waves}"
+        a.out.mkdir(parents=True, exist_ok=True)
+        spec = str(a.out / "spec.yaml")
+        Path(spec).write_text(yaml.safe_dump(data, sort_keys=False))
     for p in a.provinces:
         folder = a.out / p.replace(" ", "_")
         if not (folder / "fit.json").exists():
-            subprocess.run([MIGRANTS, "calibrate", a.spec, "--holdout", p, "--jobs", str(a.jobs), "--out",
+            subprocess.run([MIGRANTS, "calibrate", spec, "--holdout", p, "--jobs", str(a.jobs), "--out",
                             str(folder), "--resume"], check=True, cwd=ROOT)
         if not (folder / "backtest" / "summary_holdout.parquet").exists():
             subprocess.run([MIGRANTS, "backtest", "--calibration", str(folder), "--holdout", p, "--seeds",

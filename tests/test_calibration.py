@@ -59,7 +59,14 @@ def test_calibrate_tiny_end_to_end(tmp_path):
     for f in spec.free:  # draws stay inside the prior's bounds
         assert post[f.path].between(*f.bounds).all()
     fit = json.loads((out / "fit.json").read_text())
-    assert fit["runs"]["total"] == spec.method.waves * spec.method.points_per_wave
+    # every wave's points, the posterior's most likely draw simulated as a check, the leaders rerun
+    M = spec.method
+    assert fit["runs"]["total"] == M.waves * M.points_per_wave + spec.replicates + M.leaders * M.leader_seeds
+    assert fit["posterior_mode_check"]["wave"] == M.waves + 1
+    lead = {r["run_id"]: r for r in fit["leaders"]}
+    assert len(lead) == M.leaders and fit["best_run"]["run_id"] in lead
+    assert fit["best_run"]["distance"] == min(r["distance_mean"] for r in lead.values())
+    assert all(r["seeds"] == M.leader_seeds + 1 for r in lead.values())
     assert fit["targets"]["n"] > 11 and set(fit["estimate"]) == set(names)
     for e in fit["estimate"].values():
         assert e["q05"] <= e["q50"] <= e["q95"]
@@ -200,3 +207,18 @@ def test_the_fitted_statistics_do_not_depend_on_scale_beyond_sampling_error():
     scale_gap = np.abs((a1 + a2) / (b1 + b2) - 1).mean()
     assert scale_gap < seed_gap, (scale_gap, seed_gap)
     assert scale_gap < 0.01
+
+
+def test_shipping_a_calibration_rewrites_only_the_fitted_lines():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from ship_calibration import set_param
+
+    text = (CONFIG_DIR / "scenarios" / "baseline.yaml").read_text()
+    new = set_param(text, "decisions.province_amenity.Jilin", -0.123, "calibrated: test")
+    new = set_param(new, "decisions.beta_income", 2.5, 'a "quoted" source')
+    changed = [(a, b) for a, b in zip(text.split("\n"), new.split("\n")) if a != b]
+    assert len(changed) == 2 and len(text.split("\n")) == len(new.split("\n"))
+    data = yaml.safe_load(new)
+    assert data["decisions"]["province_amenity"]["Jilin"] == {"value": -0.123, "basis": "calibrated",
+                                                              "source": "calibrated: test"}
+    assert data["decisions"]["beta_income"]["value"] == 2.5 and data["decisions"]["beta_income"]["basis"] == "calibrated"

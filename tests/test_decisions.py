@@ -13,6 +13,9 @@ N = 200_000
 
 
 def params(**over):
+    """The baseline's decision parameters; the rest of China valued like a city unless a test says
+    otherwise (the rules under test here are about the places' observed terms)."""
+    over = {"rest_of_china_constant": 0.0, **over}
     sc = load_scenario("baseline", {f"decisions.{k}": v for k, v in over.items()})
     return sc.decisions
 
@@ -54,6 +57,8 @@ def analytic(p, k, wage, p_emp, rent, hours, cross, share, city, hukou, origin, 
         net = max(exp_inc - rent[j], p.income_floor_share.value * exp_inc)
         u = p.beta_income.value * np.log(net)
         u += ch * (p.beta_school.value * access[j] + p.beta_childcare.value * 3.0)
+        if j == J - 1:
+            u += p.rest_of_china_constant.value  # the last place is the rest of China
         if j != origin:
             u += p.beta_network.value * np.log(1 + share[origin, j] / 0.01)
         if j == hukou:
@@ -131,7 +136,7 @@ def test_subsidy_attracts_its_target_type_only():
 
 
 def test_distance_province_network_and_return_terms():
-    p = params()
+    p = params(move_cost_fixed=1.0)  # moves common enough for each term's effect to show
     h_near = np.full((J, J), 1.0)
     h_far = np.full((J, J), 1.0)
     h_far[0, 1] = h_far[1, 0] = 10.0
@@ -147,7 +152,7 @@ def test_distance_province_network_and_return_terms():
 
 
 def test_stay_factor_keeps_the_well_paid():
-    p = params()
+    p = params(move_cost_fixed=1.0)
     t = tables(p)
     assert choose(t, stay=2.0)[0] > choose(t, stay=1.0)[0] + 0.01
 
@@ -208,7 +213,8 @@ def test_newcomers_from_outside_arrive_with_hukou_elsewhere_and_scale_with_the_h
 
     def arrivals(factor):
         m = MigrationModel(scenario="tiny", rng=4, scale=500, months=6,
-                           overrides={"decisions.outside_consider_factor": factor})
+                           overrides={"decisions.outside_consider_factor": factor,
+                                      "decisions.rest_of_china_constant": 0.0})
         m.run()
         C = m.C
         new = (m.people.origin_city == C) & (m.people.city >= 0) & (m.people.city < C)
@@ -241,6 +247,8 @@ def test_the_model_gives_each_city_its_provinces_and_its_seats_amenity():
     from migrants.model import MigrationModel
 
     m = MigrationModel(scenario="tiny", overrides={"months": 0, "decisions.province_amenity.Jilin": -0.5,
+                                                   "decisions.province_amenity.Liaoning": 0.0,
+                                                   "decisions.province_amenity.Heilongjiang": 0.0,
                                                    "decisions.seat_amenity": 0.25})
     a = dict(zip(m.cities["name_en"], m.amenity))
     assert a["Changchun"] == pytest.approx(-0.25)  # Jilin's capital: both

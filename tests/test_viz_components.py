@@ -261,8 +261,11 @@ def test_page_steps_and_shows_the_month(page):
 
 
 def test_page_lever_and_reset_make_a_new_model(page):
-    slider = page.find(v.Slider, label="Weight of expected income (1.5)").widget
-    assert slider.v_model == 1.5
+    from migrants.config import CONFIG_DIR, load_scenario
+
+    value = load_scenario(str(CONFIG_DIR / "teaching" / f"{PRESET}.yaml")).decisions.beta_income.value
+    slider = page.find(v.Slider, label=f"Weight of expected income ({value:g})").widget
+    assert slider.v_model == value
     page.find(v.Btn, children=["Step"]).widget.click()
     slider.v_model = 0.5
     page.find(v.Btn, children=["Reset"]).widget.click()

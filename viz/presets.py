@@ -163,7 +163,7 @@ class Lever:
 
 
 SCENARIO_LEVERS = (
-    Lever("decisions.beta_income", "Weight of expected income", "预期收入权重", 0.0, 3.0, 0.1),
+    Lever("decisions.beta_income", "Weight of expected income", "预期收入权重", 0.0, 5.0, 0.1),
     Lever("decisions.move_cost_fixed", "Fixed cost of moving", "迁移固定成本", 0.0, 6.0, 0.1),
     Lever("decisions.move_cost_province", "Cost of crossing a province line", "跨省迁移成本", 0.0, 2.0, 0.1),
     Lever("labour.separation_rate_month", "Monthly job-loss rate", "每月失业率(离职率)", 0.0, 0.05, 0.001),

@@ -166,7 +166,7 @@ def test_lever_and_reset_change_the_model(base_url, page):
     open_page(page, base_url)
     load_preset(page, TEACHING_TITLE)
     settings = page.locator(".migrants-settings")
-    assert "Weight of expected income = 1.5" in settings.inner_text()
+    assert "Weight of expected income = 1.5" in settings.inner_text()  # the preset's own round value
     step(page)
     wait_drawn(page, 1)
     thumb = slider(page, "Weight of expected income")

@@ -41,7 +41,7 @@ def test_factorial_arms_contrasts_effects_frontier():
     noise = [0.0, 1.0, -1.0, 3.0]  # same per replicate in every arm: common random numbers
 
     def kpis(v, r):
-        a, b = (0.0, 0.0) if v["a"] == 1.5 else (v["a"], v["b"])  # the baseline arm has the scenario's values
+        a, b = (0.0, 0.0) if v == plan.baseline_values else (v["a"], v["b"])  # the baseline arm: the scenario's values
         pop = 100 + 10 * a + 4 * b + 2 * a * b + noise[r]
         return {"population_shenyang_metro": pop, "subsidy_spend_cny": 1000 * a + 100 * b,
                 "graduates_stayed": 5 + a, "unemployment_rate_last12": 0.05 - 0.01 * b}

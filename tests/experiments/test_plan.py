@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from migrants.config import load_scenario
 from migrants.errors import ConfigError
 from migrants.experiments import plan as plan_mod
 from migrants.experiments.plan import card_key, make_plan
@@ -20,7 +21,8 @@ def test_tiny_plan():
     assert len(set(ids)) == len(ids)
     base = p.by_id["base-r01"]
     assert base.point == BASELINE_POINT and base.arm == "scenario_default"
-    assert base.values == {"beta_income": 1.5, "move_cost_fixed": 3.0}  # the scenario's own values
+    cfg = load_scenario("tiny").decisions
+    assert base.values == {"beta_income": cfg.beta_income.value, "move_cost_fixed": cfg.move_cost_fixed.value}
     assert p.overrides(base) == {"months": 12}
     run = p.by_id["p0002-r01"]
     assert run.arm == "beta_income=2, move_cost_fixed=2"
