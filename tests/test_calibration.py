@@ -33,7 +33,8 @@ def small_spec(tmp_path, **changes) -> Path:
         "free": [{"path": "decisions.consider_base_month", "bounds": [0.004, 0.02], "log": True},
                  {"path": "decisions.rest_of_china_return_month", "bounds": [0.003, 0.02], "log": True}],
         "targets": [{"kind": "city", "target": "population", "sd_pct": 3.0}],
-        "method": {"waves": 2, "points_per_wave": 6, "candidates": 2000, "posterior_draws": 1000},
+        "method": {"waves": 2, "points_per_wave": 6, "candidates": 2000, "posterior_draws": 1000, "leaders": 2,
+                   "leader_seeds": 1},
     }
     spec.update(changes)
     path = tmp_path / "spec.yaml"
