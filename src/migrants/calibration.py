@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .config import CONFIG_DIR, format_validation_error, read_yaml
+from .config import CONFIG_DIR, format_validation_error, province_key, read_yaml
 from .errors import ConfigError
 
 
@@ -188,7 +188,7 @@ def holdout_ties(spec: CalibrationSpec, holdout: str | None):
     """
     if holdout is None:
         return spec, {}
-    key = holdout.replace(" ", "_")
+    key = province_key(holdout)
     own = [f.path for f in spec.free if f.path.rsplit(".", 1)[-1] == key]
     ties = {}
     for path in own:
@@ -209,8 +209,8 @@ def tied_values(values: dict, ties: dict) -> dict:
 
 
 def point_estimate(folder: str | Path) -> tuple[dict, dict]:
-    """(overrides, fit.json) of a finished calibration: the parameters of its best simulated run
-    (lowest distance), with any tied parameter (``--holdout``) set by its rule."""
+    """(overrides, fit.json) of a finished calibration: its estimate (``best_run``: the leader with
+    the lowest mean distance over its seeds), with any tied parameter (``--holdout``) set by its rule."""
     f = Path(folder) / "fit.json"
     if not f.exists():
         raise ConfigError(f"--calibration {folder}: no fit.json; expected the folder of a finished "
@@ -365,6 +365,11 @@ def calibrate(spec_path, out: Path, *, jobs: int = 1, backend: str = "loky", add
     waves_info = []
     emu = None
 
+    def run_distances(runs: pd.DataFrame) -> np.ndarray:
+        """Distance of every stored run (n,): the RMS of its errors over their declared sd."""
+        z = np.log(np.maximum(runs[tcols].to_numpy(float), 1e-9)) - z_obs[None, :]
+        return np.sqrt(np.mean((z / err[None, :]) ** 2, axis=1))
+
     def run_points(imap, wave, x, label, replicates=None):
         """Run every point of ``x`` (parameter values) with its replicates; a stored run is kept."""
         replicates = spec.replicates if replicates is None else replicates
@@ -435,9 +440,7 @@ def calibrate(spec_path, out: Path, *, jobs: int = 1, backend: str = "loky", add
         run_points(imap, M.waves + 1, from_unit(spec, u_mode), f"{spec.name} posterior mode")
         # the leaders: the best simulated points so far, each rerun with leader_seeds new seeds
         runs = read_runs(runs_dir, M.waves + 1)
-        z_all = np.log(np.maximum(runs[tcols].to_numpy(float), 1e-9)) - z_obs[None, :]
-        run_dist = np.sqrt(np.mean((z_all / err[None, :]) ** 2, axis=1))
-        lead = runs.iloc[np.argsort(run_dist, kind="stable")[: M.leaders]]
+        lead = runs.iloc[np.argsort(run_distances(runs), kind="stable")[: M.leaders]]
         run_points(imap, M.waves + 2, lead[names].to_numpy(float), f"{spec.name} leaders", M.leader_seeds)
     w = np.full(len(u_post), 1.0 / len(u_post))  # equal weights: draws of a Markov chain
     ess = float(len(u_post) / max(acc["tau_max"], 1.0))
@@ -454,8 +457,7 @@ def calibrate(spec_path, out: Path, *, jobs: int = 1, backend: str = "loky", add
         est[n] = {"mean": float(np.sum(w * v)), "sd": float(np.sqrt(np.sum(w * (v - np.sum(w * v)) ** 2))),
                   "q05": q(0.05), "q50": q(0.5), "q95": q(0.95)}
     runs = read_runs(runs_dir, M.waves + 2)
-    z_all = np.log(np.maximum(runs[tcols].to_numpy(float), 1e-9)) - z_obs[None, :]
-    run_dist = np.sqrt(np.mean((z_all / err[None, :]) ** 2, axis=1))
+    run_dist = run_distances(runs)
     reruns = (runs["wave"] == M.waves + 2).to_numpy()
     leaders = []
     for k in range(len(lead)):

@@ -201,7 +201,7 @@ def backtest(
     scenario: str = typer.Option("history", "--scenario", help="The history scenario to set against the record."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a field: --set decisions.beta_income=1.2"),
     calibration: Optional[Path] = typer.Option(None, "--calibration", help="Use the estimate of this calibration "
-                                               "folder (its best simulated run) instead of the scenario's values."),
+                                               "folder (fit.json best_run) instead of the scenario's values."),
     holdout: Optional[str] = typer.Option(None, "--holdout", help="Report this province's errors apart; needs "
                                           "--calibration of a calibration run with --holdout PROVINCE."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar or summary."),
@@ -234,7 +234,7 @@ def backtest(
                      f"expected one run with `migrants calibrate SPEC --holdout {holdout}`")
             ov = {**est, **ov}
             used = {"folder": str(calibration), "name": fit["name"], "holdout": fit.get("holdout"),
-                    "estimate": est, "rule": "the best simulated run of the calibration"}
+                    "estimate": est, "rule": "the calibration's estimate (fit.json best_run)"}
         elif holdout is not None:
             fail(f"--holdout {holdout!r}: needs --calibration DIR, the folder of `migrants calibrate SPEC "
                  f"--holdout {holdout}` (the fit that left the province out)")

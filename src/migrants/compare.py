@@ -242,7 +242,8 @@ def compare(base: str, policy: str, replicates: int = 5, months: int | None = No
 
     if draws is not None:
         for a, r in tasks:
-            load_scenario(task_args(a, r)[0], task_args(a, r)[2])  # a draw outside the schema fails now
+            scen, _, o = task_args(a, r)
+            load_scenario(scen, o)  # a draw outside the schema fails now
     t0 = time.perf_counter()
     if jobs > 1:
         from joblib import Parallel, delayed

@@ -146,7 +146,7 @@ class Decisions(_Strict):
     rest_of_china_residents: Param
     rest_of_china_constant: Param
     seat_amenity: Param
-    province_amenity: dict[str, Param] = {}  # key: province name, spaces as underscores; absent: 0
+    province_amenity: dict[str, Param] = {}  # key: province_key(province); absent: 0
     outside_residents: Param
     outside_working_age_share: Param
     outside_college_per_100k: Param
@@ -276,6 +276,11 @@ def apply_overrides(data: dict, overrides: dict | None, build, origin: str, pref
             _set_path(full, k, v, f"{prefix}override {k}={v!r}")
         data, origin = full, origin + " (with overrides)"
     return build(data, origin)
+
+
+def province_key(province: str) -> str:
+    """A province's key in scenario mappings and dotted paths: ``Inner Mongolia`` -> ``Inner_Mongolia``."""
+    return province.replace(" ", "_")
 
 
 def parse_override(text: str) -> tuple[str, Any]:

@@ -25,6 +25,8 @@ from .errors import ConfigError
 POSTERIOR = CONFIG_DIR / "calibration" / "posterior.parquet"
 #: columns of a posterior file that are not parameters
 NOT_PARAMETERS = ("weight", "distance")
+#: columns of a draws frame that are not parameters
+DRAW_COLUMNS = ("draw", "posterior_row", "seed")
 
 
 def load_posterior(path: str | Path | None = None) -> pd.DataFrame:
@@ -54,8 +56,9 @@ def parameter_columns(posterior: pd.DataFrame) -> list[str]:
 def draw_parameters(k: int, seed: int, posterior: pd.DataFrame | None = None) -> pd.DataFrame:
     """K parameter sets (rows ``draw`` 0..K-1, a column per parameter path) drawn by weight.
 
-    Without replacement when the posterior has at least K rows of positive weight
-    (systematic resampling, so K draws spread over the posterior), else with replacement.
+    Systematic resampling: K evenly spaced points on the weights' cumulative sum with one
+    random offset, so a row of weight w is taken floor(K w) or ceil(K w) times and the K draws
+    spread over the posterior; their order is then shuffled.
     """
     if not isinstance(k, int) or k < 1:
         raise ConfigError(f"--ensemble {k!r}: expected a whole number of parameter draws >= 1")
@@ -76,7 +79,7 @@ def draw_parameters(k: int, seed: int, posterior: pd.DataFrame | None = None) ->
 def draw_overrides(draws: pd.DataFrame, k: int) -> dict:
     """The overrides (parameter path -> value) of draw ``k``."""
     row = draws.iloc[k]
-    return {c: float(row[c]) for c in draws.columns if c not in ("draw", "posterior_row")}
+    return {c: float(row[c]) for c in draws.columns if c not in DRAW_COLUMNS}
 
 
 def spread(values: np.ndarray, level: float = 0.9) -> tuple[float, float, float]:
@@ -91,9 +94,9 @@ def spread(values: np.ndarray, level: float = 0.9) -> tuple[float, float, float]
 def sign_holds(differences: np.ndarray) -> float:
     """Share of draws whose difference has the sign of the mean difference (1: always)."""
     d = np.asarray(differences, float)
-    m = d.mean()
-    if m == 0 or d.size == 0:
+    if d.size == 0 or d.mean() == 0:
         return math.nan
+    m = d.mean()
     return float(np.mean(np.sign(d) == np.sign(m)))
 
 

@@ -33,7 +33,7 @@ import yaml
 
 from . import cities as cities_mod
 from . import decisions, demography, history, housing, labour
-from .config import Scenario, load_scenario, month_index, read_table
+from .config import Scenario, load_scenario, month_index, province_key, read_table
 from .errors import ConfigError
 from .metrics import Recorder, take_census
 from .policy.engine import PolicyEngine
@@ -141,8 +141,8 @@ class MigrationModel(mesa.Model):
         self.cities = cities
         self.rest_of_china = roc
         amen = cfg.decisions.province_amenity
-        self.amenity = np.array([amen[p.replace(" ", "_")].value if p.replace(" ", "_") in amen else 0.0
-                                 for p in cities["province"]])  # (C,) in utility units
+        self.amenity = np.array([amen[k].value if k in amen else 0.0
+                                 for k in map(province_key, cities["province"])])  # (C,) utils
         if "admin_level" in cities:  # provincial-level cities, capitals and sub-provincial cities
             seat = cities["admin_level"].isin(cities_mod.SEAT_LEVELS).to_numpy()
             self.amenity = self.amenity + cfg.decisions.seat_amenity.value * seat
