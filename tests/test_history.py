@@ -44,13 +44,48 @@ def test_month_0_is_the_2010_census(history_run):
     census = CITIES.set_index("name_en")["pop2010"]
     assert history_run.config.start == "2010-11"
     assert np.allclose(m0[census.index], census, rtol=0.01)
-    # the 2010 age structure (configs/provinces_2010.csv), not 2020's: Liaoning had 15.4% aged 60+
+    # the 2010 age structure (configs/census_cities.csv), not 2020's: Liaoning had 15.4% aged 60+
     # in 2010 and 25.7% in 2020; retirees are 55+ (women) / 60+ (men), so compare with both
     # (plus the women aged 55-59, about 4%): about 19.5% retired in 2010 against 29% with 2020's
     liaoning = (CITIES["province"] == "Liaoning").to_numpy()
     at_start = MigrationModel(scenario="history", scale=SCALE)
     old = at_start.cohorts.retirees[liaoning].sum() / census[CITIES[liaoning].name_en].sum()
     assert 0.17 < old < 0.22
+
+
+def test_each_city_starts_with_its_own_census_pyramid_and_schooling():
+    """configs/census_cities.csv (S8): Fushun was old in 2010 (16.6% aged 60+), Daqing young (11.5%);
+    Shenyang had 20,391 college graduates per 100,000 residents, Tieling 5,665."""
+    m = MigrationModel(scenario="history", scale=SCALE)
+    names = list(CITIES["name_en"])
+    census = CITIES.set_index("name_en")["pop2010"]
+    over_60 = {c: m.cohorts.retirees[names.index(c), 5:].sum() / census[c] for c in ("Fushun", "Daqing")}
+    assert over_60["Fushun"] == pytest.approx(0.1655, abs=0.01)
+    assert over_60["Daqing"] == pytest.approx(0.1147, abs=0.01)
+    P = m.people
+    tertiary = {c: (P.education[P.city == names.index(c)] >= 2).mean() for c in ("Shenyang", "Tieling")}
+    assert tertiary["Shenyang"] > 2.5 * tertiary["Tieling"]
+
+
+def test_census_pyramid_keeps_every_band_and_spreads_it_over_its_years():
+    from migrants.population import census_pyramid
+
+    bands = np.arange(1, 20, dtype=float) * 1000
+    ages = census_pyramid(bands)
+    assert ages.shape == (101,)
+    assert ages.sum() == pytest.approx(bands.sum())
+    assert ages[1:5].sum() == pytest.approx(bands[1]) and np.allclose(ages[1:5], ages[1])
+    assert ages[85:].sum() == pytest.approx(bands[-1]) and np.all(np.diff(ages[85:]) < 0)
+
+
+def test_a_city_missing_from_the_census_file_is_named(tmp_path):
+    from migrants.errors import ConfigError
+    from migrants.model import load_census_cities
+
+    df = pd.read_csv(CONFIG_DIR / "census_cities.csv")
+    df[df["city"] != "Benxi"].to_csv(tmp_path / "c.csv", index=False)
+    with pytest.raises(ConfigError, match="Benxi.*census_cities: null"):
+        load_census_cities(tmp_path / "c.csv", CITIES["name_en"], 2010)
 
 
 def test_people_are_conserved_every_month_from_2010(history_run):

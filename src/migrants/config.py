@@ -71,6 +71,9 @@ class DataFiles(_Strict):
     vital_rates: str = "history/vital_rates.csv"
     history: str = "history"  # folder of the time-varying inputs (migrants.history)
     provinces_2010: str = "provinces_2010.csv"  # age and education structure at the 2010 census
+    # each city's persons by sex, age band and schooling at both censuses (S8); null: its province's
+    # shares on a stylised pyramid (the steady-state audit)
+    census_cities: str | None = "census_cities.csv"
 
 
 class Demography(_Strict):

@@ -37,8 +37,8 @@ from .config import Scenario, load_scenario, month_index, province_key, read_tab
 from .errors import ConfigError
 from .metrics import Recorder, take_census
 from .policy.engine import PolicyEngine
-from .population import (EDU_PREMIUM, RETIREE_AGE0, SECTOR_PREMIUM, UNEMPLOYED, build_population,
-                         education_shares)
+from .population import (EDU_PREMIUM, RETIREE_AGE0, SECTOR_PREMIUM, UNEMPLOYED, build_population, census_pyramid,
+                         education_shares, stylised_pyramid)
 from .rng import stream_key
 from .vital_rates import VitalRates, load_vital_rates
 
@@ -154,8 +154,16 @@ class MigrationModel(mesa.Model):
         # the cities' universities: 2020 graduates (configs/cities.csv), by the national trend
         self.graduates_per_year = cities["graduates_per_year"].fillna(0).to_numpy(float)
         init_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0]))
+        if cfg.data.census_cities:  # each city's own pyramid and schooling (S8)
+            pyramid, education = load_census_cities(cfg.resolve(cfg.data.census_cities), cities["name_en"], cfg.census)
+        else:  # its province's shares on a stylised pyramid
+            shares = provinces.loc[cities["province"]]
+            pyramid = stylised_pyramid(cities["census_population"], shares.share_0_14, shares.share_15_59,
+                                       shares.share_60_plus)
+            education = shares[["college_per_100k", "high_school_per_100k"]].to_numpy(float)
         self.people, self.cohorts, base = build_population(
-            cities, provinces, cfg, self.graduates_per_year * self._intake_index(start_y), init_rng, self.hours)
+            cities, pyramid, education, cfg, self.graduates_per_year * self._intake_index(start_y), init_rng,
+            self.hours)
         dem = cfg.demography
         self.vital_rates = VitalRates(load_vital_rates(cfg.resolve(cfg.data.vital_rates)), cities["province"],
                                       prov["tfr_2020"], dem.fertility_change_after_table_year.value,
@@ -658,6 +666,43 @@ def census_structure(provinces: pd.DataFrame, path: Path) -> pd.DataFrame:
                               f"{df.loc[bad.index[0], col]!r}; expected a share from 0 to 1 or a count per 100,000")
         out[col] = vals.loc[out.index].to_numpy(float)
     return out
+
+
+CENSUS_BANDS = ["age_0", "age_1_4"] + [f"age_{i}_{i + 4}" for i in range(5, 85, 5)] + ["age_85_plus"]
+
+
+def load_census_cities(path: Path, names, census: int):
+    """Each city's census pyramid and education (configs/census_cities.csv, source S8).
+
+    names : the C cities' ``name_en``; census : 2010 or 2020.
+    Returns (pyramid (C, 2, 101) persons by sex (0 men, 1 women) and single year,
+    education (C, 2) college and high-school graduates per 100,000 residents).
+    """
+    df = read_table(path, "census cities")
+    for col in ["city", "census", "sex", *CENSUS_BANDS, "college", "high_school", "source"]:
+        if col not in df.columns:
+            raise ConfigError(f"census cities file {path}: column `{col}` is missing")
+    for col in [*CENSUS_BANDS, "college", "high_school"]:
+        vals = pd.to_numeric(df[col], errors="coerce")
+        bad = vals.isna() | ~np.isfinite(vals.fillna(0)) | (vals < 0)
+        if bad.any():
+            r = df[bad].iloc[0]
+            raise ConfigError(f"census cities file {path}: {r['city']} {r['census']} {r['sex']}, column `{col}`: "
+                              f"{r[col]!r}; expected a count of persons (a whole number, 0 or more)")
+        df[col] = vals
+    df = df[pd.to_numeric(df["census"], errors="coerce") == census]
+    bands = np.zeros((len(names), 2, len(CENSUS_BANDS)))
+    edu = np.zeros((len(names), 2))
+    for c, name in enumerate(names):
+        rows = df[df["city"] == name].set_index("sex")
+        if sorted(rows.index) != ["f", "m"]:
+            raise ConfigError(f"census cities file {path}: city {name!r} needs one row per sex (m, f) for census "
+                              f"{census}, found {sorted(rows.index)}; add them, or set `data.census_cities: null` "
+                              "to use its province's age shares")
+        bands[c] = rows.loc[["m", "f"], CENSUS_BANDS].to_numpy(float)
+        persons = bands[c].sum()
+        edu[c] = rows[["college", "high_school"]].sum().to_numpy(float) / max(persons, 1.0) * 1e5
+    return census_pyramid(bands), edu
 
 
 def load_provinces(path: Path) -> pd.DataFrame:

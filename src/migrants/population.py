@@ -173,7 +173,49 @@ def education_shares(college_per_100k: float, high_school_per_100k: float, worki
     return np.concatenate([[1 - tertiary - high, high], tertiary * split])
 
 
-def build_population(cities, provinces, scenario, graduates_per_year, rng, travel_hours):
+AGES = 101  # single years 0..100 (100 = 100 and over) of the census pyramids
+BAND_STARTS = np.array([0, 1] + list(range(5, 90, 5)))  # the census's age bands: 0, 1-4, 5-9, ..., 85+
+
+
+def census_pyramid(bands: np.ndarray) -> np.ndarray:
+    """Persons by single year of age from the census's age bands.
+
+    bands : (..., 19) persons aged 0, 1-4, 5-9, ..., 80-84, 85+ (configs/census_cities.csv).
+    Returns (..., 101) persons aged 0..100: each band spread evenly over its
+    years, 85+ over 85..100 falling by a quarter a year (assumption: the
+    survival of the very old, about China's 2020 life table).
+    """
+    bands = np.asarray(bands, float)
+    out = np.zeros(bands.shape[:-1] + (AGES,))
+    ends = list(BAND_STARTS[1:]) + [AGES]
+    for b, (lo, hi) in enumerate(zip(BAND_STARTS, ends)):
+        w = np.ones(hi - lo) if hi < AGES else 0.75 ** np.arange(hi - lo)
+        out[..., lo:hi] = bands[..., b, None] * (w / w.sum())
+    return out
+
+
+def stylised_pyramid(pop, share_0_14, share_15_59, share_60_plus) -> np.ndarray:
+    """Persons by sex and single year (C, 2, 101) from a province's three census age shares.
+
+    The pyramid of a city without its own census rows (``data.census_cities: null``,
+    e.g. the steady-state audit): minors evenly over 0..17, working ages 18..59
+    with the older North-East pyramid (assumption: 45+ weighted 1.2, under 25
+    0.8), 60+ survival-shaped (``retiree_age_weights``), half of each age women.
+    """
+    pop = np.asarray(pop, float)
+    kids = pop * np.asarray(share_0_14, float) * 18 / 15
+    old = pop * np.asarray(share_60_plus, float)
+    work = pop - kids - old
+    a = np.arange(18, 60)
+    w_work = np.where(a < 25, 0.8, np.where(a >= 45, 1.2, 1.0))
+    both = np.zeros((pop.size, AGES))
+    both[:, :18] = kids[:, None] / 18
+    both[:, 18:60] = work[:, None] * (w_work / w_work.sum())
+    both[:, 60:] = old[:, None] * retiree_age_weights()
+    return np.repeat(both[:, None, :] / 2, 2, axis=1)
+
+
+def build_population(cities, pyramid, education, scenario, graduates_per_year, rng, travel_hours):
     """Synthetic population at a census (November 2010 or 2020), at ``scenario.scale`` persons an agent.
 
     One builder for both censuses: the caller passes the census's numbers.
@@ -182,8 +224,10 @@ def build_population(cities, provinces, scenario, graduates_per_year, rng, trave
     ----------
     cities : DataFrame, C rows (configs/cities.csv) with ``census_population`` (the census
         count, ``pop2010`` or ``pop2020``) and ``avg_wage_cny`` of the start year
-    provinces : DataFrame indexed by province: age and education shares of that census
-        (configs/provinces.csv for 2020, configs/provinces_2010.csv for 2010)
+    pyramid : (C, 2, 101) persons by sex (0 men, 1 women) and single year of age at the
+        census (``census_pyramid`` of configs/census_cities.csv, or ``stylised_pyramid``);
+        rescaled so each city sums to its ``census_population``
+    education : (C, 2) college and high-school graduates per 100,000 residents at the census
     scenario : Scenario
     graduates_per_year : (C,) persons graduating a year from the city's universities
     rng : numpy Generator (initialisation stream)
@@ -200,27 +244,30 @@ def build_population(cities, provinces, scenario, graduates_per_year, rng, trave
     scale = scenario.scale
     C = len(cities)
     pop = cities["census_population"].to_numpy(np.int64)
-    prov = provinces.loc[cities["province"]].reset_index(drop=True)
+    pyramid = np.asarray(pyramid, float)
+    pyramid = pyramid * (pop / np.maximum(pyramid.sum((1, 2)), 1.0))[:, None, None]
+    retire_at = (int(dem.retirement_age_men.value), int(dem.retirement_age_women.value))
 
     minors = np.zeros((C, MINOR_AGES), np.int64)
     retirees = np.zeros((C, RETIREE_AGES), np.int64)
+    minors[:, :18] = np.floor(pyramid[:, :, :18].sum(1)).astype(np.int64)
+    students = initial_students(minors[:, 17], cities["province"].to_numpy(), graduates_per_year, dem)
+    # working ages by sex: what is left of 18..retirement once the students are counted apart
+    working = np.zeros((C, 2, AGES))
+    for s, r in enumerate(retire_at):
+        working[:, s, 18:r] = pyramid[:, s, 18:r]
+        old = pyramid[:, s, r:]
+        buckets = np.maximum(np.arange(r, AGES), RETIREE_AGE0) - RETIREE_AGE0
+        np.add.at(retirees, (slice(None), buckets), np.floor(old).astype(np.int64))
+    at_university = working[:, :, 18:22].sum((1, 2))
+    take = np.minimum(students.sum((1, 2)) / np.maximum(at_university, 1.0), 1.0)
+    working[:, :, 18:22] *= (1 - take)[:, None, None]
 
-    kids = np.round(pop * prov.share_0_14.to_numpy(float) * 18 / 15).astype(np.int64)
-    students = initial_students(kids // 18, cities["province"].to_numpy(), graduates_per_year, dem)
-
-    retire_w = retiree_age_weights()
     n_work = np.zeros(C, np.int64)
     for c in range(C):
-        minors[c, :18] = kids[c] // 18
-        minors[c, 0] += kids[c] - 18 * (kids[c] // 18)
-        old = int(round(pop[c] * prov.share_60_plus[c]))
-        # women aged 55-59 are retired (retirement at 55), part of the census 15-59 band
-        women_55_59 = int(round(pop[c] * prov.share_15_59[c] * 5 / 45 * 0.5))
-        retirees[c, :5] = women_55_59 // 5
-        retirees[c, 5:] = np.floor(old * retire_w).astype(np.int64)
         rest = pop[c] - minors[c].sum() - students[c].sum() - retirees[c].sum()
         n_work[c] = rest // scale
-        retirees[c, 5] += rest - n_work[c] * scale  # remainder persons: keeps totals exact
+        retirees[c, 5] += rest - n_work[c] * scale  # remainder persons (a few, put at 60): keeps totals exact
 
     N = int(n_work.sum())
     P = Population(int(N * 1.1) + 1024)
@@ -235,11 +282,12 @@ def build_population(cities, provinces, scenario, graduates_per_year, rng, trave
         n = int(n_work[c])
         if n == 0:
             continue
-        female = (rng.random(n) < 0.5).astype(np.int8)
-        hi_age = np.where(female == 1, int(dem.retirement_age_women.value), int(dem.retirement_age_men.value)) - 1
-        age = working_ages(rng, hi_age)
-        wshare = prov.share_15_59[c]
-        edu = draw_education(rng, age, education_shares(prov.college_per_100k[c], prov.high_school_per_100k[c], wshare))
+        w = working[c].ravel()
+        cell = rng.choice(w.size, size=n, p=w / w.sum())
+        female = (cell // AGES).astype(np.int8)
+        age = (cell % AGES).astype(np.int8)
+        wshare = pyramid[c, :, 15:60].sum() / pop[c]
+        edu = draw_education(rng, age, education_shares(education[c, 0], education[c, 1], wshare))
         migrant = rng.random(n) < migrant_share[c]
         hukou = np.full(n, c, np.int16)
         k = int(migrant.sum())
@@ -301,17 +349,6 @@ def retiree_age_weights() -> np.ndarray:
     a = np.arange(60, 101)
     w = np.exp(-0.075 * (a - 60)) * (1 - 1 / (1 + np.exp(-(a - 82) / 4)))
     return w / w.sum()
-
-
-def working_ages(rng, hi_age: np.ndarray) -> np.ndarray:
-    """Ages 18..hi_age with the older North-East pyramid (assumption: 45+ weighted 1.2, under 25 0.8)."""
-    out = np.empty(hi_age.size, np.int8)
-    for hi in np.unique(hi_age):
-        m = hi_age == hi
-        ages = np.arange(18, hi + 1)
-        w = np.where(ages < 25, 0.8, np.where(ages >= 45, 1.2, 1.0))
-        out[m] = rng.choice(ages, size=int(m.sum()), p=w / w.sum())
-    return out
 
 
 def draw_education(rng, age: np.ndarray, shares: np.ndarray) -> np.ndarray:
