@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from migrants import MigrationModel
-from migrants.metrics import CITY_COLUMNS
+from migrants.metrics import CITY_COLUMNS, MODEL_REPORTERS
 
 from conservation import assert_people_conserved
 
@@ -117,3 +117,32 @@ def test_scale_one_agent_per_person_works():
     cf = m.city_frame()
     assert m.people.n > 1_000_000
     assert (cf[cf.month == 0]["population"].to_numpy() == [1861372, 1326018]).all()
+
+
+def test_mesa_batch_run_drives_the_model_and_reads_its_reporters():
+    """mesa.batch_run: one row per collected step with the model reporters, identical per seed."""
+    import mesa
+
+    rows = mesa.batch_run(MigrationModel, parameters={"scenario": "tiny", "scale": 2000}, rng=[1, 2],
+                          max_steps=3, number_processes=1, data_collection_period=1, display_progress=False)
+    df = pd.DataFrame(rows)
+    assert len(df) == 2 * 4  # months 0 (the census) to 3, two seeds
+    assert sorted(df["month"].unique()) == [0, 1, 2, 3]
+    assert set(MODEL_REPORTERS) <= set(df.columns)
+    one = MigrationModel(scenario="tiny", rng=2, scale=2000).run(3)
+    mv = one.datacollector.get_model_vars_dataframe()
+    got = df[df["rng"] == 2].set_index("month")["population"]
+    assert np.allclose(got.to_numpy(), mv["population"].to_numpy())
+    assert not np.allclose(got.to_numpy(), df[df["rng"] == 1]["population"].to_numpy())  # the seed is used
+    assert np.allclose(mv["population"], one.city_frame().groupby("month")["population"].sum())
+
+
+def test_running_turns_false_after_the_scenarios_months():
+    m = MigrationModel(scenario="tiny", scale=20000)
+    steps = 0
+    while m.running:
+        m.step()
+        steps += 1
+    assert steps == m.config.months == m.month
+    m.step()  # a user may go on stepping past the scenario's end
+    assert m.month == m.config.months + 1 and not m.running

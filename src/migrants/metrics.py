@@ -3,15 +3,18 @@
 ``census`` makes one parallel pass over the agents and returns per-city
 counts; ``Recorder`` keeps one row per (month, city) and per (month, origin,
 destination) with a nonzero flow, and turns them into the DESIGN.md tables:
-``city_month`` and ``flows``.  It follows Mesa's DataCollector interface
-(``collect(model)``, ``get_model_vars_dataframe()``) but stores numpy arrays,
-since a Python dict per city and month would cost more than the month itself.
+``city_month`` and ``flows``.  It is a Mesa ``DataCollector`` (so
+``mesa.batch_run`` and the SolaraViz page read its model reporters, the
+headline figures of ``MODEL_REPORTERS``) that also keeps the per-city rows as
+numpy arrays, since a Python dict per city and month would cost more than the
+month itself.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from mesa import DataCollector
 from numba import njit, prange
 
 from .kernels import NCHUNK
@@ -97,14 +100,52 @@ CITY_COLUMNS = (
 )
 
 
-class Recorder:
-    """Monthly records of a run, Mesa-DataCollector style.
+def _month(model) -> int:
+    return int(model.month)
+
+
+def _population(model) -> float:
+    """Residents of the simulated cities, persons."""
+    return float(model.month_record["population"].sum())
+
+
+def _unemployment_rate(model) -> float:
+    rec = model.month_record
+    labour_force = rec["employed"].sum() + rec["unemployed"].sum()
+    return float(rec["unemployed"].sum() / labour_force) if labour_force else 0.0
+
+
+def _graduate_retention(model) -> float:
+    """Share of this month's graduates who stay in their university's city (NaN outside July)."""
+    rec = model.month_record
+    g = rec["graduates"].sum()
+    return float(rec["graduates_stayed"].sum() / g) if g else float("nan")
+
+
+def _net_migration(model) -> float:
+    return float(model.month_record["net_migration"].sum())
+
+
+def _subsidy_spend(model) -> float:
+    return float(model.month_record["subsidy_spend_cny"].sum())
+
+
+#: the model-level reporters: one number per month for the whole simulated region
+MODEL_REPORTERS = {"month": _month, "population": _population, "unemployment_rate": _unemployment_rate,
+                   "graduate_retention": _graduate_retention, "net_migration": _net_migration,
+                   "subsidy_spend_cny": _subsidy_spend}
+
+
+class Recorder(DataCollector):
+    """Monthly records of a run: a Mesa DataCollector with the per-city tables beside.
 
     ``collect(model)`` reads ``model.month_record`` (a dict of (C,) arrays
-    named as ``CITY_COLUMNS``) and ``model.month_flows`` ((J, J) persons).
+    named as ``CITY_COLUMNS``) and ``model.month_flows`` ((J, J) persons), and
+    the model reporters (``MODEL_REPORTERS``) through Mesa's own collect.
     """
 
     def __init__(self, city_names, provinces, labels, start_index: int):
+        super().__init__(model_reporters=MODEL_REPORTERS)
         self.city_names = list(city_names)
         self.provinces = list(provinces)
         self.labels = list(labels)  # J names incl. rest of China
@@ -112,10 +153,9 @@ class Recorder:
         self.months: list[int] = []
         self.rows: dict[str, list[np.ndarray]] = {k: [] for k in CITY_COLUMNS}
         self.flow_parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
-        self.model_vars: dict[str, list] = {"month": [], "population": [], "unemployment_rate": [],
-                                            "graduate_retention": [], "net_migration": [], "subsidy_spend_cny": []}
 
     def collect(self, model) -> None:
+        super().collect(model)
         rec = model.month_record
         m = model.month
         self.months.append(m)
@@ -123,18 +163,10 @@ class Recorder:
             self.rows[k].append(np.asarray(rec[k], dtype=float).copy())
         o, d = np.nonzero(model.month_flows)
         self.flow_parts.append((m, o, d, model.month_flows[o, d].copy()))
-        lab = rec["employed"].sum() + rec["unemployed"].sum()
-        g = rec["graduates"].sum()
-        mv = self.model_vars
-        mv["month"].append(m)
-        mv["population"].append(float(rec["population"].sum()))
-        mv["unemployment_rate"].append(float(rec["unemployed"].sum() / lab) if lab else 0.0)
-        mv["graduate_retention"].append(float(rec["graduates_stayed"].sum() / g) if g else np.nan)
-        mv["net_migration"].append(float(rec["net_migration"].sum()))
-        mv["subsidy_spend_cny"].append(float(rec["subsidy_spend_cny"].sum()))
 
     def get_model_vars_dataframe(self) -> pd.DataFrame:
-        return pd.DataFrame(self.model_vars).set_index("month")
+        """The model reporters, one row per month (index ``month``)."""
+        return super().get_model_vars_dataframe().set_index("month")
 
     def date_of(self, month: np.ndarray) -> np.ndarray:
         idx = self.start_index + np.asarray(month)

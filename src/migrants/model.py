@@ -213,7 +213,7 @@ class MigrationModel(mesa.Model):
         # --- records ---------------------------------------------------------
         self._set_vital_rates()  # births and deaths of the start year
         self.recorder = Recorder(cities["name_en"], cities["province"], self.names, self.start_index)
-        self.datacollector = self.recorder  # Mesa-style name, used by the page
+        self.datacollector = self.recorder  # Mesa's name: mesa.batch_run and the page read it
         self.month_flows = np.zeros((J, J), np.int64)
         self.month_record = self._record(cen, zeros=True)
         self.recorder.collect(self)
@@ -336,6 +336,7 @@ class MigrationModel(mesa.Model):
         self.month_record = self._record(cen, births=births, deaths=deaths, graduates=graduates, jobled=jobled)
         self.recorder.collect(self)
         self._update_city_agents()
+        self.running = self.month < self.config.months  # the scenario's months are done; step() still works
         self.timings["step_s"] += time.perf_counter() - t0
 
     # ------------------------------------------------------------- sub-steps
