@@ -63,7 +63,24 @@ def test_jobs_2_and_dask_give_identical_results(reference_sweep, tmp_path):
     res = run_sweep(TINY, tmp_path / "dask", jobs=2, backend="dask", progress=False, echo=None)
     assert res.finished == 10 and res.failed == 0
     assert_same_results(reference_sweep, tmp_path / "dask")
+    # from Python, the summary comes back as the DataFrame the command line writes
+    cli_summary = read_summary(tmp_path / "loky2").drop(columns=["worker"], errors="ignore")
+    pd.testing.assert_frame_equal(res.summary.drop(columns=["worker"], errors="ignore").reset_index(drop=True),
+                                  cli_summary.reset_index(drop=True), check_like=True)
     assert json.loads((tmp_path / "dask" / "manifest.json").read_text())["backend"] == "dask"
+
+
+def test_duckdb_reads_a_sweeps_runs_as_the_docs_show(reference_sweep):
+    import duckdb
+
+    con = duckdb.connect()
+    runs = con.execute(f"SELECT * FROM '{reference_sweep}/runs/*.parquet'").df()
+    via_pandas = pd.read_parquet(reference_sweep / "runs")
+    assert len(runs) == len(via_pandas) > 0 and set(runs["run_id"]) == set(via_pandas["run_id"])
+    best = con.execute(f"SELECT arm, avg(population_total) AS residents FROM '{reference_sweep}/summary.parquet' "
+                       "GROUP BY arm ORDER BY residents DESC").df()
+    s = read_summary(reference_sweep)
+    assert best["residents"].iloc[0] == pytest.approx(s.groupby("arm")["population_total"].mean().max())
 
 
 def test_sigkill_then_resume(reference_sweep, tmp_path):
