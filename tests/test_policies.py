@@ -7,6 +7,7 @@ Lever directions are in ``test_policies_levers.py``; exact eligibility in
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -282,6 +283,83 @@ def test_compare_card_against_base_uses_common_random_numbers(tmp_path):
     assert t.loc[("Shenyang", "spend_cny"), "difference"] == 4 * 1000
     assert t.loc[("all", "population"), "difference"] == 0
     assert meta["policy_cards"][-1] == card
+
+
+def _kpi_frames(gains, spends):
+    """Per-replicate KPI frames of both arms for one region: the policy adds ``gains`` residents
+    and graduates and spends ``spends`` CNY more (one value per replicate)."""
+    from migrants.compare import KPIS
+
+    base, policy = [], []
+    for g, sp in zip(gains, spends):
+        b = pd.DataFrame([{"region": "all", "region_type": "all", **{k: 1000.0 for k in KPIS}}])
+        q = b.copy()
+        q[["population", "graduates_retained"]] += g
+        q["spend_cny"] += sp
+        base.append(b)
+        policy.append(q)
+    return base, policy
+
+
+@pytest.mark.parametrize("gains, spends, reported", [
+    ([100, 110, 90, 105, 95], [1e6] * 5, True),  # a clear gain at a clear cost: 10,000 CNY a resident
+    ([100, -120, 90, -105, 40], [1e6] * 5, False),  # the gain's interval includes zero
+    ([-100, -110, -90, -105, -95], [1e6] * 5, False),  # residents lost: never a negative cost
+    ([100, 110, 90, 105, 95], [-1e6] * 5, False),  # a saving is not a cost
+    ([100], [1e6], False),  # one replicate: no interval, no cost
+])
+def test_compare_gives_a_cost_only_where_the_gain_is_told_from_zero(gains, spends, reported):
+    from migrants.compare import summarise
+
+    t = summarise(*_kpi_frames(gains, spends)).set_index("kpi")
+    for kpi in ("cost_per_additional_resident", "cost_per_additional_retained_graduate"):
+        row = t.loc[kpi]
+        assert bool(row["distinguishable"]) is reported
+        if reported:
+            assert row["difference"] == pytest.approx(1e6 / np.mean(gains))
+            assert 0 < row["ci_low"] < row["difference"] < row["ci_high"]
+        else:
+            assert np.isnan(row["difference"]) and np.isnan(row["ci_low"])
+
+
+def test_fieller_interval_of_a_cost_covers_the_true_cost_95_percent_of_the_time():
+    from migrants.compare import _t975, cost_per_gain
+
+    rng = np.random.default_rng(7)
+    hits = shown = 0
+    for _ in range(2000):
+        gain = rng.normal(50, 20, 10)
+        spend = 100 * gain + rng.normal(0, 500, 10)  # true cost: 100 CNY per unit of gain
+        est, lo, hi = cost_per_gain(spend, gain, _t975(9))
+        if np.isfinite(est):
+            shown += 1
+            hits += lo <= 100 <= hi
+    assert shown > 1900 and 0.93 < hits / shown < 0.97
+
+
+def test_a_sum_of_cards_is_cards_whatever_else_bears_their_names():
+    from migrants.compare import arm_spec
+    from migrants.config import load_scenario
+
+    # shenyang_talent_3_0 is a card and a scenario; in a sum it is the card
+    scen, ov = arm_spec("tiny", "dalian_vouchers_2024+shenyang_talent_3_0", {})
+    assert scen == "tiny"
+    assert ov["policies"][-2:] == ["dalian_vouchers_2024", "shenyang_talent_3_0"]
+    assert list(load_scenario("tiny").policies) == ov["policies"][:-2]
+    with pytest.raises(ConfigError, match="'tiny' is not a policy card"):
+        arm_spec("tiny", "dalian_vouchers_2024+tiny", {})
+
+
+def test_compare_table_is_compact_focused_and_warns_with_few_replicates():
+    from migrants.compare import compare, format_table
+
+    table, meta, _ = compare("tiny", "liaoning_wage_arrears_clearing", replicates=2, months=2)
+    assert meta["focus"][:1] == ["province:Liaoning"] and meta["focus"][-2:] == ["shenyang_metro", "all"]
+    text = format_table(table, meta)
+    assert max(map(len, text.splitlines()[3:])) <= 100
+    assert "warning: 2 replicate(s)" in text
+    assert "\nShenyang\n" not in text  # cities only with --by city
+    assert "\nShenyang\n" in format_table(table, meta, by="city")
 
 
 # -------------------------------------------------------------------- CLI

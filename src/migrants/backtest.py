@@ -34,6 +34,7 @@ import pandas as pd
 
 from .config import CONFIG_DIR, MONTH, month_index, read_table
 from .errors import ConfigError
+from .kernels import default_threads, set_threads
 
 TARGET_KINDS = ("city", "province")
 TARGETS = ("population", "births_per_1000", "deaths_per_1000")
@@ -88,10 +89,7 @@ def run_once(args) -> tuple[int, pd.DataFrame]:
     """One run of ``(scenario, seed, scale, overrides, threads)``: its seed and the city_month
     columns the targets are read from."""
     scenario, seed, scale, overrides, threads = args
-    if threads:
-        import numba
-
-        numba.set_num_threads(threads)  # share the cores when the seeds run side by side
+    set_threads(threads)  # one each when the seeds run side by side
     from .model import MigrationModel
 
     m = MigrationModel(scenario=scenario, rng=seed, scale=scale, overrides=overrides)
@@ -103,9 +101,8 @@ def simulate(scenario: str, seeds: list[int], scale: int | None, jobs: int = 1, 
     """One city_month frame per seed (in seed order, whatever ``jobs``), on the sweep runner's
     loky backend (``experiments.backends``)."""
     from .experiments.backends import open_backend
-    from .experiments.plan import default_threads
 
-    threads = default_threads("loky", jobs)
+    threads = default_threads(jobs)
     args = [(scenario, s, scale, dict(overrides or {}), threads) for s in seeds]
     frames = {}
     with open_backend("loky", jobs) as imap:

@@ -331,7 +331,7 @@ def calibrate(spec_path, out: Path, *, jobs: int = 1, backend: str = "loky", add
     from tqdm import tqdm
 
     from .experiments.backends import check_backend, open_backend
-    from .experiments.plan import default_threads
+    from .kernels import default_threads
     from .experiments.runner import code_version
     from .io import write_json, write_parquet
 
@@ -357,7 +357,7 @@ def calibrate(spec_path, out: Path, *, jobs: int = 1, backend: str = "loky", add
         raise ConfigError(f"--out {out}: not empty and not a calibration folder")
     runs_dir.mkdir(parents=True, exist_ok=True)
     write_json(meta, out / "spec.json")
-    threads = default_threads(backend, jobs)
+    threads = default_threads(jobs, backend)
     names = [f.path for f in spec.free]
     tcols = [f"t{i}" for i in range(len(targets))]
     z_obs = np.log(targets["observed"].to_numpy(float))

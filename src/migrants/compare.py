@@ -26,9 +26,17 @@ metro area, all cities), per run:
 For the first six, ``difference`` is the mean over replicates of (policy -
 base) and the 95% interval is ``mean +- t(0.975, R-1) x sd / sqrt(R)``
 (NaN with one replicate).  The two cost KPIs are ratios of mean differences
-(``base_mean`` and ``policy_mean`` are NaN); their interval is the delta
-method's, and NaN when the denominator's own interval includes zero (the
-policy adds no residents or graduates that can be told from zero).
+(``base_mean`` and ``policy_mean`` are NaN), with Fieller's interval
+(``cost_per_gain``).  A cost is given only where it means something: the
+gain (residents or retained graduates) is positive with a 95% interval that
+excludes zero, and the policy spends more than the base.  Elsewhere it is
+NaN and ``distinguishable`` is false (never a negative cost per resident).
+``distinguishable`` of the other KPIs says whether their interval excludes 0.
+
+The printed table is compact: the regions the policy targets (its cards'
+``target`` and their provinces), the Shenyang metro area and all cities;
+``--by province`` or ``--by city`` prints those rows instead.  The file
+(``--out``) always holds every region.
 
 ``spread_low`` and ``spread_high`` are the central 90% of the replicates'
 differences (what one run could show), ``sign_holds`` the share of replicates
@@ -56,7 +64,8 @@ KPIS = ("population", "net_migration", "graduates_retained", "graduate_retention
 RATIOS = {"cost_per_additional_resident": "population",
           "cost_per_additional_retained_graduate": "graduates_retained"}
 COMPARE_COLUMNS = ("region", "region_type", "kpi", "base_mean", "policy_mean", "difference", "ci_low", "ci_high",
-                   "replicates", "spread_low", "spread_high", "sign_holds")
+                   "distinguishable", "replicates", "spread_low", "spread_high", "sign_holds")
+FEW_REPLICATES = 5  # below this the t intervals are wide and unstable: the table says so
 
 
 def regions(cities: pd.DataFrame) -> list[tuple[str, str, list[str]]]:
@@ -123,33 +132,42 @@ def summarise(base: list[pd.DataFrame], policy: list[pd.DataFrame]) -> pd.DataFr
             else:
                 lo = hi = float("nan")
             _, s_lo, s_hi = spread(d)
-            rows.append((region, kind, kpi, float(B[:, ri, ki].mean()), float(Pm[:, ri, ki].mean()), mean, lo, hi, R,
-                         s_lo, s_hi, sign_holds(d)))
+            told = bool(R > 1 and (lo > 0 or hi < 0))
+            rows.append((region, kind, kpi, float(B[:, ri, ki].mean()), float(Pm[:, ri, ki].mean()), mean, lo, hi,
+                         told, R, s_lo, s_hi, sign_holds(d)))
         ds = D[:, ri, KPIS.index("spend_cny")]
         for kpi, den in RATIOS.items():
             dd = D[:, ri, KPIS.index(den)]
-            est, lo, hi = _ratio(ds, dd, tq)
-            rows.append((region, kind, kpi, float("nan"), float("nan"), est, lo, hi, R, float("nan"), float("nan"),
-                         float("nan")))
+            est, lo, hi = cost_per_gain(ds, dd, tq)
+            rows.append((region, kind, kpi, float("nan"), float("nan"), est, lo, hi, bool(np.isfinite(est)), R,
+                         float("nan"), float("nan"), float("nan")))
     return pd.DataFrame(rows, columns=list(COMPARE_COLUMNS))
 
 
-def _ratio(num: np.ndarray, den: np.ndarray, tq: float) -> tuple[float, float, float]:
-    """Ratio of means with a delta-method interval (NaN where the denominator is not told from 0)."""
-    R = num.size
-    mn, md = float(num.mean()), float(den.mean())
-    if md == 0:
-        return float("nan"), float("nan"), float("nan")
-    est = mn / md
-    if R < 2:
-        return est, float("nan"), float("nan")
-    sd_d = float(den.std(ddof=1))
-    if abs(md) <= tq * sd_d / math.sqrt(R):
-        return est, float("nan"), float("nan")
-    cov = np.cov(num, den, ddof=1)
-    var = (cov[0, 0] - 2 * est * cov[0, 1] + est * est * cov[1, 1]) / (md * md) / R
-    half = tq * math.sqrt(max(var, 0.0))
-    return est, est - half, est + half
+def cost_per_gain(spend: np.ndarray, gain: np.ndarray, tq: float) -> tuple[float, float, float]:
+    """CNY of extra spend per unit of gain from per-replicate differences (R,): the ratio of
+    the means and Fieller's interval (Fieller 1954; paired replicates, ``tq`` the t quantile).
+
+    NaN (all three) unless the extra spend is positive and the gain is positive and told
+    from zero (its ``tq`` interval excludes 0, which needs two replicates or more): a
+    ratio over a gain that may be zero, or negative, or a saving, is not a cost.  With
+    the gain told from zero Fieller's interval is bounded; unlike the delta method's it
+    is not symmetric and does not reach below zero while the spend is told from zero.
+    """
+    nan = (float("nan"),) * 3
+    R = spend.size
+    a, b = float(spend.mean()), float(gain.mean())
+    if R < 2 or a <= 0 or b <= 0:
+        return nan
+    (saa, sab), (_, sbb) = np.cov(spend, gain, ddof=1) / R  # variances of the means
+    q = tq * tq
+    A = b * b - q * sbb
+    if A <= 0:  # the gain's interval includes zero
+        return nan
+    B = a * b - q * sab
+    disc = B * B - A * (a * a - q * saa)
+    root = math.sqrt(max(disc, 0.0))
+    return a / b, (B - root) / A, (B + root) / A
 
 
 # ------------------------------------------------------------------ runs
@@ -173,19 +191,33 @@ def _is_card(ref: str) -> bool:
 
 
 def arm_spec(base: str, policy: str, overrides: dict) -> tuple[str, dict]:
-    """Scenario and overrides of the policy arm (a card is added to the base's cards)."""
+    """Scenario and overrides of the policy arm (a card is added to the base's cards).
+
+    ``a+b+c`` is a sum of cards, each part taken as a card whatever else bears its name
+    (scenarios cannot be summed); one name is a card or a scenario (``_is_card``).
+    """
     from .config import load_scenario
+    from .policy.cards import card_path, split_reference
 
     parts = [p.strip() for p in policy.split("+")] if "+" in policy else [policy]
-    if all(_is_card(p) for p in parts):
+    if len(parts) > 1:
+        for part in parts:
+            if not part or not card_path(split_reference(part)[0]).exists():
+                from .policy.cards import available_cards
+
+                raise ConfigError(f"policy {policy!r}: part {part!r} is not a policy card; expected card names "
+                                  f"joined with +, from {', '.join(available_cards())}")
+    if len(parts) > 1 or _is_card(policy):
         cfg = load_scenario(base, {k: v for k, v in overrides.items() if k != "policies"})
         return base, {**overrides, "policies": list(cfg.policies) + parts}
     return policy, dict(overrides)
 
 
-def _one_run(scenario: str, seed: int, overrides: dict) -> tuple[pd.DataFrame, float]:
+def _one_run(scenario: str, seed: int, overrides: dict, threads: int | None = None) -> tuple[pd.DataFrame, float]:
+    from .kernels import set_threads
     from .model import MigrationModel
 
+    set_threads(threads)
     t0 = time.perf_counter()
     m = MigrationModel(scenario=scenario, rng=seed, overrides=overrides)
     m.run()
@@ -195,15 +227,16 @@ def _one_run(scenario: str, seed: int, overrides: dict) -> tuple[pd.DataFrame, f
 
 def compare(base: str, policy: str, replicates: int = 5, months: int | None = None, scale: int | None = None,
             seed: int | None = None, sets: dict | None = None, jobs: int = 1, progress=None,
-            ensemble: int | None = None, posterior: pd.DataFrame | None = None):
+            ensemble: int | None = None, posterior: pd.DataFrame | None = None, threads: int | None = None):
     """Run both arms with common random numbers; returns (compare table, metadata).
 
-    ``sets`` are dotted overrides applied to both arms (``--set``).  With ``ensemble=K``
+    ``sets`` are dotted overrides applied to both arms (``--set``).  ``threads``: numba threads
+    per run (default: one per run when ``jobs`` > 1, numba's default otherwise).  With ``ensemble=K``
     there are K replicates and replicate k of both arms takes posterior draw k (of
     ``posterior``, default the shipped one).
     """
     from .config import load_scenario
-    from .policy.cards import card_path
+    from .policy.cards import card_path, load_card
 
     if replicates < 1:
         raise ConfigError(f"--replicates {replicates}: expected a whole number >= 1")
@@ -225,6 +258,10 @@ def compare(base: str, policy: str, replicates: int = 5, months: int | None = No
 
     for scen, o in ((base, ov), (pol_scenario, pol_ov)):  # check every card resolves before the long runs
         MigrationModel(scenario=scen, overrides={**o, "scale": 10**7, "months": 0})
+    if threads is None:
+        from .kernels import default_threads
+
+        threads = default_threads(jobs)
     seed0 = base_cfg.seed if seed is None else int(seed)
     draws = None
     if ensemble is not None:
@@ -238,11 +275,11 @@ def compare(base: str, policy: str, replicates: int = 5, months: int | None = No
         scen, o = spec[arm]
         if draws is not None:  # the draw under the arm's own overrides (--set and the cards win)
             o = {**draw_overrides(draws, r), **o}
-        return scen, seeds[r], o
+        return scen, seeds[r], o, threads
 
     if draws is not None:
         for a, r in tasks:
-            scen, _, o = task_args(a, r)
+            scen, _, o, _ = task_args(a, r)
             load_scenario(scen, o)  # a draw outside the schema fails now
     t0 = time.perf_counter()
     if jobs > 1:
@@ -259,7 +296,15 @@ def compare(base: str, policy: str, replicates: int = 5, months: int | None = No
     for (a, _), (kp, _) in zip(tasks, results):
         out[a].append(kp)
     table = summarise(out["base"], out["policy"])
+    changed = sorted(set(pol_cfg.policies) ^ set(base_cfg.policies))
+    targets = []
+    for ref in changed:
+        tg = load_card(ref).target
+        targets += [tg] if isinstance(tg, str) else list(tg)
+    from .cities import load_cities
+
     meta = {"base": base, "policy": policy, "policy_scenario": pol_scenario,
+            "focus": focus_regions(table, targets, load_cities(base_cfg.resolve(base_cfg.data.cities))),
             "policy_cards": list(pol_cfg.policies), "base_cards": list(base_cfg.policies),
             "replicates": replicates, "seeds": seeds, "months": base_cfg.months, "scale": base_cfg.scale,
             "start": base_cfg.start, "wall_s": time.perf_counter() - t0,
@@ -272,29 +317,75 @@ def compare(base: str, policy: str, replicates: int = 5, months: int | None = No
     return table, meta, reps
 
 
-def format_table(table: pd.DataFrame, meta: dict, cities: bool = False) -> str:
-    """Plain-text summary: per region, each KPI's difference with its 95% interval."""
-    t = table if cities else table[table["region_type"] != "city"]
+def focus_regions(table: pd.DataFrame, targets: list[str], cities: pd.DataFrame | None = None) -> list[str]:
+    """The regions a reader of a comparison looks at first: the policy's targets, their
+    provinces, the Shenyang metro area and all cities (those of them in ``table``)."""
+    out = []
+    prov = {} if cities is None else dict(zip(cities["name_en"], cities["province"]))
+    for t in targets:
+        out.append(t)
+        if t in prov:
+            out.append(f"province:{prov[t]}")
+    out += ["shenyang_metro", "all"]
+    have = set(table["region"])
+    return [r for r in dict.fromkeys(out) if r in have]
 
-    def fmt(row):
-        d, lo, hi, k = row["difference"], row["ci_low"], row["ci_high"], row["kpi"]
-        if pd.isna(d):
-            return "-"
-        f = (lambda x: f"{100 * x:+.2f}pp") if k in ("graduate_retention", "unemployment_rate") else (lambda x: f"{x:+,.0f}")
-        return f(d) if pd.isna(lo) else f"{f(d)} [{f(lo)}, {f(hi)}]"
 
-    w = t.assign(cell=t.apply(fmt, axis=1)).pivot(index="region", columns="kpi", values="cell")
-    order = list(dict.fromkeys(t["region"]))
-    cols = [k for k in (*KPIS, *RATIOS) if k in w.columns]
+LABELS = {"population": "residents at the end", "net_migration": "net migration", "graduates_retained":
+          "graduates retained", "graduate_retention": "graduate retention", "unemployment_rate":
+          "unemployment (last 12 m)", "spend_cny": "policy spend, CNY", "cost_per_additional_resident":
+          "CNY per extra resident", "cost_per_additional_retained_graduate": "CNY per extra retained graduate"}
+SHARES = ("graduate_retention", "unemployment_rate")
+
+
+def format_table(table: pd.DataFrame, meta: dict, by: str | None = None) -> str:
+    """Plain-text summary, one block per region: each KPI's difference with its 95% interval.
+
+    ``by``: None (the focus regions, ``meta["focus"]``), "province" or "city".
+    """
+    if by in ("city", "province"):
+        t = table[table["region_type"] == by]
+    else:
+        focus = meta.get("focus") or list(dict.fromkeys(table.loc[table["region_type"] != "city", "region"]))
+        t = table[table["region"].isin(focus)]
+        t = t.assign(_o=t["region"].map({r: i for i, r in enumerate(focus)})).sort_values("_o", kind="stable")
+
+    def num(x, k):
+        if pd.isna(x):
+            return ""
+        return f"{100 * x:+.2f}pp" if k in SHARES else f"{x:+,.0f}"
+
+    lines = []
+    for region, g in t.groupby("region", sort=False):
+        lines.append(f"{region}")
+        for _, r in g.iterrows():
+            k = r["kpi"]
+            if k in RATIOS and not r["distinguishable"]:
+                cell = "- (gain not told from zero, or no extra spend)"
+            elif pd.isna(r["difference"]):
+                cell = "-"
+            else:
+                ci = "" if pd.isna(r["ci_low"]) else f"  [{num(r['ci_low'], k)}, {num(r['ci_high'], k)}]"
+                if k in RATIOS:
+                    ci = ci.replace("+", "")
+                    cell = f"{r['difference']:,.0f}{ci}"
+                else:
+                    cell = num(r["difference"], k) + ci + ("" if r["distinguishable"] else "  (n.s.)")
+            lines.append(f"  {LABELS.get(k, k):<34}{cell}")
     head = (f"compare: {meta['policy']} vs {meta['base']}, {meta['replicates']} replicate(s) "
             f"(seeds {meta['seeds'][0]}..{meta['seeds'][-1]}), {meta['months']} months from {meta['start']}, "
-            f"scale {meta['scale']}\ndifference = policy - base, mean over replicates [95% CI]")
-    text = head + "\n\n" + w.loc[order, cols].T.to_string() + "\n"
+            f"scale {meta['scale']}\ndifference = policy - base, mean over replicates [95% CI]; "
+            "n.s.: the interval includes 0")
+    if meta["replicates"] < FEW_REPLICATES:
+        head += (f"\nwarning: {meta['replicates']} replicate(s): intervals from fewer than {FEW_REPLICATES} are "
+                 "wide and unstable; use -r 5 or more")
+    text = head + "\n\n" + "\n".join(lines) + "\n"
     if meta.get("ensemble"):
         pop = t[t["kpi"] == "population"].set_index("region")["sign_holds"]
         text += ("\nparameter ensemble of " + str(meta["ensemble"]["members"]) + " posterior draws: the interval "
                  "includes parameter uncertainty.\nsign of the population difference holds in: "
-                 + (", ".join(f"{r} {100 * v:.0f}%" for r, v in pop.loc[order].items() if pd.notna(v))
+                 + (", ".join(f"{r} {100 * v:.0f}%" for r, v in pop.loc[list(dict.fromkeys(t["region"]))].items()
+                              if pd.notna(v))
                     or "no region's population differs") + "\n")
     return text
 
@@ -316,7 +407,10 @@ def register(app) -> None:
         jobs: int = typer.Option(1, "--jobs", help="Runs in parallel (joblib)."),
         ensemble: Optional[int] = typer.Option(None, "--ensemble", help="K replicates, replicate k with posterior "
                                                "draw k (parameter uncertainty); replaces --replicates."),
-        cities: bool = typer.Option(False, "--cities", help="Print city rows too (always written to the file)."),
+        by: Optional[str] = typer.Option(None, "--by", help="Print every city or province (city|province) instead "
+                                         "of the policy's targets, the metro area and all cities; the file has all."),
+        threads: Optional[int] = typer.Option(None, "--threads", help="numba threads per run (default: 1 per run "
+                                              "when --jobs > 1, else all cores)."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress or table."),
     ):
         """Compare a policy with a base: differences per city, province and metro area, with 95% CIs."""
@@ -337,11 +431,16 @@ def register(app) -> None:
             fail(f"--jobs {jobs}: expected a whole number >= 1")
         if ensemble is not None and ensemble < 1:
             fail(f"--ensemble {ensemble}: expected a whole number of parameter draws >= 1")
+        if by is not None and by not in ("city", "province"):
+            fail(f"--by {by!r}: expected city or province")
+        if threads is not None and threads < 1:
+            fail(f"--threads {threads}: expected a whole number >= 1")
         try:
             n_runs = 2 * (ensemble or replicates)
             with tqdm(total=n_runs, unit="run", disable=quiet, file=sys.stderr) as bar:
                 table, meta, reps = compare(base, policy, replicates, months, scale, seed, parse_sets(set_), jobs,
-                                            progress=lambda i, n: bar.update(1), ensemble=ensemble)
+                                            progress=lambda i, n: bar.update(1), ensemble=ensemble,
+                                            threads=threads)
         except ConfigError as e:
             fail(str(e))
         if out is not None:
@@ -349,6 +448,6 @@ def register(app) -> None:
             write_json(meta, out / "compare.json")
             write_parquet(table, out / "compare.parquet")
         if not quiet:
-            typer.echo(format_table(table, meta, cities))
+            typer.echo(format_table(table, meta, by))
             if out is not None:
                 typer.echo(f"wrote {out}/compare.parquet, compare_replicates.parquet, compare.json")

@@ -21,6 +21,7 @@ import pandas as pd
 
 from .config import CONFIG_DIR
 from .errors import ConfigError
+from .kernels import default_threads, set_threads
 
 POSTERIOR = CONFIG_DIR / "calibration" / "posterior.parquet"
 #: columns of a posterior file that are not parameters
@@ -104,10 +105,7 @@ def sign_holds(differences: np.ndarray) -> float:
 def _ensemble_run(args):
     """One member: (draw, seed, city_month frame, flows frame)."""
     scenario, draw, seed, overrides, threads = args
-    if threads:
-        import numba
-
-        numba.set_num_threads(threads)
+    set_threads(threads)
     from .model import MigrationModel
 
     m = MigrationModel(scenario=scenario, rng=seed, overrides=overrides)
@@ -130,7 +128,6 @@ def run_ensemble(scenario: str, k: int, overrides: dict | None = None, seed: int
     """
     from .config import load_scenario
     from .experiments.backends import open_backend
-    from .experiments.plan import default_threads
 
     ov = dict(overrides or {})
     cfg = load_scenario(scenario, ov)
@@ -141,7 +138,7 @@ def run_ensemble(scenario: str, k: int, overrides: dict | None = None, seed: int
     for i in range(k):
         member_ov = {**draw_overrides(draws, i), **ov}
         load_scenario(scenario, member_ov)  # a draw outside the schema fails here, before any run
-        args.append((scenario, i, seeds[i], member_ov, default_threads("loky", jobs)))
+        args.append((scenario, i, seeds[i], member_ov, default_threads(jobs)))
     draws.insert(1, "seed", np.array(seeds, np.int64))
     cms, fls = {}, {}
     with open_backend("loky", jobs) as imap:

@@ -11,6 +11,25 @@ from numba import njit
 NCHUNK = 64
 
 
+def default_threads(jobs: int, backend: str = "loky") -> int | None:
+    """numba threads for each run: 1 when runs go side by side (``jobs`` > 1, or on Dask/Ray
+    workers, which run one task per core), else None (numba's default: every core).
+
+    On a busy machine more threads than cores per run make runs several times slower,
+    and one thread per run is the fastest way to use the cores for many runs.
+    """
+    return 1 if backend != "loky" or jobs > 1 else None
+
+
+def set_threads(n: int | None) -> None:
+    """Use ``n`` numba threads in this process (None: leave numba's setting)."""
+    if n is None:
+        return
+    import numba
+
+    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
+
+
 @njit(cache=True)
 def chunk_starts(counts):
     """Offsets (NCHUNK+1,) where each chunk's selected rows go, from per-chunk counts."""

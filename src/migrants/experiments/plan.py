@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -345,14 +344,3 @@ def _provinces(cfg) -> list[str]:
     return list(dict.fromkeys(cities["province"]))
 
 
-def default_threads(backend: str, jobs: int) -> int | None:
-    """numba threads per run: share the cores among loky workers; 1 on Dask/Ray workers."""
-    if backend != "loky":
-        return 1
-    if jobs == 1:
-        return None
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores // jobs)

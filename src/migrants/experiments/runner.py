@@ -20,7 +20,8 @@ from typing import Callable
 import pandas as pd
 
 from .backends import check_backend, open_backend
-from .plan import Plan, default_threads, make_plan
+from ..kernels import default_threads
+from .plan import Plan, make_plan
 from .spec import Spec
 from .store import Store, now
 from .worker import run_task
@@ -65,7 +66,7 @@ def run_sweep(spec: Spec | str | Path | dict, out: str | Path | None = None, *, 
     check_backend(backend, jobs, address)
     plan: Plan = make_plan(spec)
     out = Path(out) if out is not None else Path("results") / plan.spec.name
-    threads = threads_per_run if threads_per_run is not None else default_threads(backend, jobs)
+    threads = threads_per_run if threads_per_run is not None else default_threads(jobs, backend)
     store = Store(out)
     manifest = plan.manifest(code_version(), {"created": now(), "status": "running", "backend": backend,
                                               "jobs": jobs, "threads_per_run": threads})

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..kernels import set_threads
+
 
 @dataclass
 class RunTask:
@@ -44,20 +46,12 @@ class RunResult:
         return self.error_type is None
 
 
-def _set_threads(n: int | None) -> None:
-    if n is None:
-        return
-    import numba
-
-    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
-
-
 def run_task(task: RunTask) -> RunResult:
     """Run one (design point, replicate); never raises."""
     worker = f"{socket.gethostname()}:{os.getpid()}"
     t0 = time.perf_counter()
     try:
-        _set_threads(task.threads)
+        set_threads(task.threads)
         from migrants import MigrationModel
 
         from .kpis import compute_kpis, metro_cities
