@@ -94,7 +94,7 @@ def test_compare_with_an_ensemble_reports_how_often_the_sign_holds():
     table2, _, _ = compare("tiny", "shenyang_affordable_housing_75k", months=6, ensemble=3, jobs=2, posterior=p)
     pd.testing.assert_frame_equal(table, table2)
     assert meta["replicates"] == 3 and meta["ensemble"]["members"] == 3
-    row = table[(table["region"] == "Shenyang") & (table["kpi"] == "spend_cny")].iloc[0]
+    row = table[(table["region"] == "Shenyang") & (table["kpi"] == "subsidy_spend_cny")].iloc[0]
     assert row["sign_holds"] == 1.0 and row["difference"] > 0  # the card spends in Shenyang under every draw
     assert row["spread_low"] <= row["difference"] <= row["spread_high"]
 

@@ -280,7 +280,7 @@ def test_compare_card_against_base_uses_common_random_numbers(tmp_path):
     table, meta, _ = compare("tiny", card, replicates=2, months=4)
     t = table.set_index(["region", "kpi"])
     # the card only books spend (its arrears effect is 0): no behaviour changes, so only spend differs
-    assert t.loc[("Shenyang", "spend_cny"), "difference"] == 4 * 1000
+    assert t.loc[("Shenyang", "subsidy_spend_cny"), "difference"] == 4 * 1000
     assert t.loc[("all", "population"), "difference"] == 0
     assert meta["policy_cards"][-1] == card
 
@@ -294,8 +294,8 @@ def _kpi_frames(gains, spends):
     for g, sp in zip(gains, spends):
         b = pd.DataFrame([{"region": "all", "region_type": "all", **{k: 1000.0 for k in KPIS}}])
         q = b.copy()
-        q[["population", "graduates_retained"]] += g
-        q["spend_cny"] += sp
+        q[["population", "graduates_stayed"]] += g
+        q["subsidy_spend_cny"] += sp
         base.append(b)
         policy.append(q)
     return base, policy

@@ -35,6 +35,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from migrants.outcomes import metro_flags, month_value
 
 from .i18n import names_for, province_name, t
 
@@ -175,7 +176,7 @@ def map_frame(model) -> MapFrame:
     for p in dict.fromkeys(provinces):
         idx = [i for i, q in enumerate(provinces) if q == p]
         regions.append((p, blob(lon[idx], lat[idx], HULL_RADIUS)))
-    metro = np.append(model.cities["in_shenyang_metro"].to_numpy(bool), False)
+    metro = np.append(metro_flags(model.cities), False)
     metro_idx = np.flatnonzero(metro)
     metro_ring = blob(lon[metro_idx], lat[metro_idx], METRO_RADIUS) if len(metro_idx) >= 2 else None
     south = bool(any(float(d["lat"]) < SOUTH_LINE for n, d in model.graph.nodes(data=True) if n < C))
@@ -200,7 +201,7 @@ def map_frame(model) -> MapFrame:
 
 def has_inset(model) -> bool:
     """A second, zoomed panel for the metro area: when it has 3+ cities and others are on the map too."""
-    metro = int(np.sum(model.cities["in_shenyang_metro"].astype(bool)))
+    metro = int(np.sum(metro_flags(model.cities)))
     return metro >= 3 and model.C > metro
 
 
@@ -652,21 +653,26 @@ def chart_rows(kind: str, model, chosen: list[int], language: str):
         for c, p in enumerate(provinces):
             groups.setdefault(province_name(p, language), []).append(c)
         return lambda m, i: [(p, float(np.sum(rows["population"][i][idx]))) for p, idx in groups.items()]
+    def month(i):  # the recorder's per-city arrays of month i (the columns month_value reads)
+        return {k: rows[k][i] for k in ("unemployed", "employed", "graduates", "graduates_stayed")}
+
+    def shown(x):
+        return None if np.isnan(x) else x
+
     if kind == "unemployment":
         def unemp(m, i):
-            u, e = rows["unemployed"][i], rows["employed"][i]
-            tot = float(np.sum(u) + np.sum(e))
-            out = [(names[c], rows["unemployment_rate"][i][c]) for c in chosen]
-            out.append((all_label, float(np.sum(u)) / tot if tot else None))
+            rec = month(i)
+            out = [(names[c], shown(month_value(rec, "unemployment_rate", [c]))) for c in chosen]
+            out.append((all_label, shown(month_value(rec, "unemployment_rate"))))
             return out
         return unemp
     if kind == "retention":
         def retention(m, i):
-            g, s = rows["graduates"][i], rows["graduates_stayed"][i]
-            if float(np.sum(g)) <= 0:
-                return []
-            out = [(names[c], s[c] / g[c]) for c in chosen if g[c] > 0]
-            out.append((all_label, float(np.sum(s)) / float(np.sum(g))))
+            rec = month(i)
+            if np.isnan(month_value(rec, "graduate_retention")):
+                return []  # no cohort this month
+            out = [(names[c], month_value(rec, "graduate_retention", [c])) for c in chosen if rows["graduates"][i][c] > 0]
+            out.append((all_label, month_value(rec, "graduate_retention")))
             return out
         return retention
     if kind == "subsidy":
@@ -704,9 +710,8 @@ def city_details(model, c: int, language: str, top: int = 6) -> dict:
     # retention of the latest July cohort of this city's universities
     retained = None
     for i in range(len(model.recorder.months) - 1, -1, -1):
-        g = rows["graduates"][i][c]
-        if g > 0:
-            retained = float(rows["graduates_stayed"][i][c] / g)
+        if rows["graduates"][i][c] > 0:
+            retained = month_value({k: rows[k][i] for k in ("graduates", "graduates_stayed")}, "graduate_retention", [c])
             break
     ages = {k: float(rec[k][c]) for k in AGE_GROUPS}
     arrivals = [(names[o], int(flows[o, c])) for o in np.argsort(flows[:, c])[::-1][:top] if flows[o, c] > 0]

@@ -285,10 +285,10 @@ def plot(df: pd.DataFrame, frames, cities, province_2010, path: Path) -> None:
 def scenario_targets(cfg, targets_dir: Path | None = None):
     """(cities, targets, province 2010 totals) of a scenario: the target rows about its cities and
     their provinces (the files are checked against every city of the cities file first)."""
-    from .cities import load_cities
+    from .cities import load_cities, scenario_cities
 
     all_cities = load_cities(cfg.resolve(cfg.data.cities))
-    cities = all_cities[all_cities["name_en"].isin(cfg.cities)].reset_index(drop=True) if cfg.cities else all_cities
+    cities = scenario_cities(cfg, all_cities)
     targets = load_targets(targets_dir or CONFIG_DIR / "targets", all_cities)
     targets = targets[targets["entity"].isin(set(cities["name_en"]) | set(cities["province"]))].reset_index(drop=True)
     prov2010 = read_table(cfg.resolve(cfg.data.provinces_2010), "census provinces").set_index("province")["population"]

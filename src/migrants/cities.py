@@ -235,6 +235,22 @@ def load_cities(path: str | Path) -> pd.DataFrame:
 # ----------------------------------------------------------------------------
 # transport_links.csv and rest_of_china.yaml
 # ----------------------------------------------------------------------------
+def scenario_cities(cfg, all_cities: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The cities a scenario simulates: its ``cities`` list (all of the file when empty), in the
+    file's order, with ``city_id`` 0..C-1.  ConfigError for a name the file does not have."""
+    if all_cities is None:
+        all_cities = load_cities(cfg.resolve(cfg.data.cities))
+    if not cfg.cities:
+        return all_cities
+    unknown = sorted(set(cfg.cities) - set(all_cities["name_en"]))
+    if unknown:
+        raise ConfigError(f"scenario {cfg.name}: field `cities` names unknown cities {unknown}; "
+                          f"expected names from {cfg.data.cities} (name_en)")
+    cities = all_cities[all_cities["name_en"].isin(cfg.cities)].reset_index(drop=True)
+    cities["city_id"] = np.arange(len(cities))
+    return cities
+
+
 def load_links(path: str | Path) -> pd.DataFrame:
     """Read and validate ``configs/transport_links.csv`` (made by scripts/build_transport_links.py).
 

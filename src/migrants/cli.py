@@ -124,7 +124,7 @@ def run(
         write_parquet(extra(), out / "policy_month.parquet")
     write_json(meta, out / "run.json")
     if not quiet:
-        typer.echo(format_summary(cm, f"Scenario {cfg.name}: {cfg.start} to {model.date}"))
+        typer.echo(format_summary(cm, f"Scenario {cfg.name}: {cfg.start} to {model.date}", model.cities))
         typer.echo(f"wrote {out}/city_month.parquet, flows.parquet, run.json  ({wall:.1f} s)")
 
 
@@ -167,7 +167,9 @@ def _run_ensemble(scenario, k, ov, seed, jobs, out, quiet) -> None:
     write_parquet(table, out / "ensemble_summary.parquet")
     write_json(meta, out / "run.json")
     if not quiet:
-        typer.echo(format_summary(mean_cm, f"Scenario {cfg.name}: mean of {k} members"))
+        from .cities import scenario_cities
+
+        typer.echo(format_summary(mean_cm, f"Scenario {cfg.name}: mean of {k} members", scenario_cities(cfg)))
         prov = table[table["region_type"] == "province"]
         typer.echo("\nPopulation at the end, mean [central 90% of members] (parameter and seed uncertainty):")
         for r in prov.itertuples():

@@ -8,20 +8,14 @@ path) or a policy card (name in ``configs/policies`` or a card YAML), or
 several cards joined with ``+``, which are then added to ``BASE``'s cards.
 
 KPIs per region (each city, each province of simulated cities, the Shenyang
-metro area, all cities), per run:
+metro area, all cities), per run, as ``migrants.outcomes`` defines them at the
+run's last month: ``population``, ``net_migration``, ``graduates_stayed``,
+``graduate_retention``, ``unemployment_rate``, ``subsidy_spend_cny``; and
 
-==================================  ===============================================================
-``population``                      residents in the last month (persons)
-``net_migration``                   net migration summed over the run (persons; moves between
-                                    cities of the region cancel)
-``graduates_retained``              graduates still in their university city at the end of their
-                                    graduation month, summed over the run (persons)
-``graduate_retention``              graduates_retained / graduates
-``unemployment_rate``               unemployed / labour force, mean of the last 12 months
-``spend_cny``                       policy spend booked in the region over the run (CNY)
-``cost_per_additional_resident``    difference in spend / difference in population
-``cost_per_additional_retained_graduate``  difference in spend / difference in graduates_retained
-==================================  ===============================================================
+==========================================  ===========================================================
+``cost_per_additional_resident``            difference in spend / difference in population
+``cost_per_additional_retained_graduate``   difference in spend / difference in graduates_stayed
+==========================================  ===========================================================
 
 For the first six, ``difference`` is the mean over replicates of (policy -
 base) and the 95% interval is ``mean +- t(0.975, R-1) x sd / sqrt(R)``
@@ -59,52 +53,24 @@ import pandas as pd
 
 from .ensemble import draw_overrides, draw_parameters, sign_holds, spread
 from .errors import ConfigError
+from .outcomes import OUTCOMES, all_regions, evaluate
 
-KPIS = ("population", "net_migration", "graduates_retained", "graduate_retention", "unemployment_rate", "spend_cny")
+KPIS = ("population", "net_migration", "graduates_stayed", "graduate_retention", "unemployment_rate",
+        "subsidy_spend_cny")  # defined in migrants.outcomes
 RATIOS = {"cost_per_additional_resident": "population",
-          "cost_per_additional_retained_graduate": "graduates_retained"}
+          "cost_per_additional_retained_graduate": "graduates_stayed"}
 COMPARE_COLUMNS = ("region", "region_type", "kpi", "base_mean", "policy_mean", "difference", "ci_low", "ci_high",
                    "distinguishable", "replicates", "spread_low", "spread_high", "sign_holds")
 FEW_REPLICATES = 5  # below this the t intervals are wide and unstable: the table says so
 
 
-def regions(cities: pd.DataFrame) -> list[tuple[str, str, list[str]]]:
-    """(region, region_type, city names): each city, each province, the metro area, all."""
-    names = list(cities["name_en"])
-    out = [(n, "city", [n]) for n in names]
-    for p in dict.fromkeys(cities["province"]):
-        out.append((f"province:{p}", "province", list(cities.loc[cities["province"] == p, "name_en"])))
-    metro = list(cities.loc[cities["in_shenyang_metro"].astype(bool), "name_en"])
-    if metro:
-        out.append(("shenyang_metro", "metro", metro))
-    out.append(("all", "all", names))
-    return out
-
-
-def run_kpis(city_month: pd.DataFrame, regs) -> pd.DataFrame:
-    """KPIs of one run: one row per region, one column per KPI."""
-    last = city_month["month"].max()
-    run = city_month[city_month["month"] > city_month["month"].min()] if last > 0 else city_month
-    tail = city_month[city_month["month"] > max(last - 12, 0)] if last > 0 else city_month
-    by = run.groupby("city")[["net_migration", "graduates", "graduates_stayed", "subsidy_spend_cny"]].sum()
-    end = city_month[city_month["month"] == last].set_index("city")["population"]
-    t = tail.groupby(["month", "city"])[["unemployed", "employed"]].sum()
-    rows = []
-    for name, kind, members in regs:
-        g = by.reindex(members).fillna(0).sum()
-        tu = t[t.index.get_level_values("city").isin(members)].groupby(level="month").sum()
-        lf = tu["unemployed"] + tu["employed"]
-        urate = float((tu["unemployed"] / lf.where(lf > 0)).mean()) if len(tu) else float("nan")
-        rows.append({
-            "region": name, "region_type": kind,
-            "population": float(end.reindex(members).fillna(0).sum()),
-            "net_migration": float(g["net_migration"]),
-            "graduates_retained": float(g["graduates_stayed"]),
-            "graduate_retention": float(g["graduates_stayed"] / g["graduates"]) if g["graduates"] > 0 else float("nan"),
-            "unemployment_rate": urate,
-            "spend_cny": float(g["subsidy_spend_cny"]),
-        })
-    return pd.DataFrame(rows)
+def run_kpis(city_month: pd.DataFrame, cities: pd.DataFrame) -> pd.DataFrame:
+    """KPIs of one run (``migrants.outcomes``, at its last month): one row per region, one column per KPI."""
+    regs = all_regions(cities)
+    names = {f"{k}@{r}": f"{k}@{r}" for r, _, _ in regs for k in KPIS}
+    last = evaluate(city_month, names, cities).iloc[-1]
+    return pd.DataFrame([{"region": r, "region_type": kind, **{k: float(last[f"{k}@{r}"]) for k in KPIS}}
+                         for r, kind, _ in regs])
 
 
 def _t975(df: int) -> float:
@@ -135,7 +101,7 @@ def summarise(base: list[pd.DataFrame], policy: list[pd.DataFrame]) -> pd.DataFr
             told = bool(R > 1 and (lo > 0 or hi < 0))
             rows.append((region, kind, kpi, float(B[:, ri, ki].mean()), float(Pm[:, ri, ki].mean()), mean, lo, hi,
                          told, R, s_lo, s_hi, sign_holds(d)))
-        ds = D[:, ri, KPIS.index("spend_cny")]
+        ds = D[:, ri, KPIS.index("subsidy_spend_cny")]
         for kpi, den in RATIOS.items():
             dd = D[:, ri, KPIS.index(den)]
             est, lo, hi = cost_per_gain(ds, dd, tq)
@@ -221,7 +187,7 @@ def _one_run(scenario: str, seed: int, overrides: dict, threads: int | None = No
     t0 = time.perf_counter()
     m = MigrationModel(scenario=scenario, rng=seed, overrides=overrides)
     m.run()
-    kp = run_kpis(m.city_frame(), regions(m.cities))
+    kp = run_kpis(m.city_frame(), m.cities)
     return kp, time.perf_counter() - t0
 
 
@@ -301,10 +267,10 @@ def compare(base: str, policy: str, replicates: int = 5, months: int | None = No
     for ref in changed:
         tg = load_card(ref).target
         targets += [tg] if isinstance(tg, str) else list(tg)
-    from .cities import load_cities
+    from .cities import scenario_cities
 
     meta = {"base": base, "policy": policy, "policy_scenario": pol_scenario,
-            "focus": focus_regions(table, targets, load_cities(base_cfg.resolve(base_cfg.data.cities))),
+            "focus": focus_regions(table, targets, scenario_cities(base_cfg)),
             "policy_cards": list(pol_cfg.policies), "base_cards": list(base_cfg.policies),
             "replicates": replicates, "seeds": seeds, "months": base_cfg.months, "scale": base_cfg.scale,
             "start": base_cfg.start, "wall_s": time.perf_counter() - t0,
@@ -331,11 +297,10 @@ def focus_regions(table: pd.DataFrame, targets: list[str], cities: pd.DataFrame 
     return [r for r in dict.fromkeys(out) if r in have]
 
 
-LABELS = {"population": "residents at the end", "net_migration": "net migration", "graduates_retained":
-          "graduates retained", "graduate_retention": "graduate retention", "unemployment_rate":
-          "unemployment (last 12 m)", "spend_cny": "policy spend, CNY", "cost_per_additional_resident":
-          "CNY per extra resident", "cost_per_additional_retained_graduate": "CNY per extra retained graduate"}
-SHARES = ("graduate_retention", "unemployment_rate")
+LABELS = {**{k: OUTCOMES[k].label for k in KPIS}, "population": "residents at the end",
+          "cost_per_additional_resident": "CNY per extra resident",
+          "cost_per_additional_retained_graduate": "CNY per extra retained graduate"}
+SHARES = tuple(k for k in KPIS if OUTCOMES[k].share)
 
 
 def format_table(table: pd.DataFrame, meta: dict, by: str | None = None) -> str:

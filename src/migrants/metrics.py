@@ -18,6 +18,7 @@ from mesa import DataCollector
 from numba import njit, prange
 
 from .kernels import NCHUNK
+from .outcomes import month_value
 
 AGE_BANDS = (18, 25, 35, 45, 55)  # lower edges: 18-24, 25-34, 35-44, 45-54, 55+
 AGE_BAND_OF = (np.searchsorted(np.array(AGE_BANDS), np.arange(128), side="right") - 1).clip(0).astype(np.int64)
@@ -104,36 +105,18 @@ def _month(model) -> int:
     return int(model.month)
 
 
-def _population(model) -> float:
-    """Residents of the simulated cities, persons."""
-    return float(model.month_record["population"].sum())
+def _reporter(kpi: str):
+    def report(model) -> float:
+        return month_value(model.month_record, kpi)
+
+    report.__name__ = kpi
+    return report
 
 
-def _unemployment_rate(model) -> float:
-    rec = model.month_record
-    labour_force = rec["employed"].sum() + rec["unemployed"].sum()
-    return float(rec["unemployed"].sum() / labour_force) if labour_force else 0.0
-
-
-def _graduate_retention(model) -> float:
-    """Share of this month's graduates who stay in their university's city (NaN outside July)."""
-    rec = model.month_record
-    g = rec["graduates"].sum()
-    return float(rec["graduates_stayed"].sum() / g) if g else float("nan")
-
-
-def _net_migration(model) -> float:
-    return float(model.month_record["net_migration"].sum())
-
-
-def _subsidy_spend(model) -> float:
-    return float(model.month_record["subsidy_spend_cny"].sum())
-
-
-#: the model-level reporters: one number per month for the whole simulated region
-MODEL_REPORTERS = {"month": _month, "population": _population, "unemployment_rate": _unemployment_rate,
-                   "graduate_retention": _graduate_retention, "net_migration": _net_migration,
-                   "subsidy_spend_cny": _subsidy_spend}
+#: the model-level reporters: this month's value of a KPI (``migrants.outcomes``) for all simulated cities
+MODEL_REPORTERS = {"month": _month, **{k: _reporter(k) for k in ("population", "unemployment_rate",
+                                                                   "graduate_retention", "net_migration",
+                                                                   "subsidy_spend_cny")}}
 
 
 class Recorder(DataCollector):

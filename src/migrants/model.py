@@ -88,16 +88,9 @@ class MigrationModel(mesa.Model):
         # --- cities, transport network, data ---------------------------------
         self.start_index = month_index(cfg.start)
         start_y = self.start_index // 12
-        cities = cities_mod.load_cities(cfg.resolve(cfg.data.cities))
-        known_cities = set(cities["name_en"])
-        if cfg.cities:
-            unknown = sorted(set(cfg.cities) - known_cities)
-            if unknown:
-                raise ConfigError(f"scenario {cfg.name}: field `cities` names unknown cities {unknown}; "
-                                  f"expected names from {cfg.data.cities} (name_en)")
-            cities = cities[cities["name_en"].isin(cfg.cities)].reset_index(drop=True)
-            cities["city_id"] = np.arange(len(cities))
-        self.cities = cities
+        all_cities = cities_mod.load_cities(cfg.resolve(cfg.data.cities))
+        known_cities = set(all_cities["name_en"])
+        self.cities = cities = cities_mod.scenario_cities(cfg, all_cities)
         self.C = C = len(cities)
         self.J = J = C + 1
         roc_raw = cities_mod.load_rest_of_china(cfg.resolve(cfg.data.rest_of_china))

@@ -1,19 +1,20 @@
-"""The KPIs of one run, computed from its ``city_month`` table.
+"""The KPIs a sweep keeps (spec ``outputs.kpis``), from one run's ``city_month`` table.
 
-A KPI row describes the run from its start to the end of a period (a month,
-the end of each simulated year, or the last month):
+Every KPI is defined once, in ``migrants.outcomes``: a spec names them as
+``KPI@REGION`` (``population@Dalian``, ``graduate_retention@Shenyang``; the
+summary column is named exactly so) or by the group names of earlier specs,
+which stand for:
 
-* ``population_<province>``, ``population_shenyang_metro``, ``population_total``:
-  residents (persons) at the end of the period;
-* ``net_migration_total``, ``net_migration_shenyang_metro``: arrivals minus
-  departures summed from month 1 to the end of the period (moves among the
-  area's own cities cancel);
-* ``graduates``, ``graduates_stayed``: graduates of the area's universities, and
-  those still in their university city at graduation, summed over the same months;
-  ``graduate_retention`` = graduates_stayed / graduates (NaN with no graduates);
-* ``unemployment_rate_last12``: the mean over the last 12 months (or fewer, at
-  the start) of the area's unemployment rate (unemployed / labour force);
-* ``subsidy_spend_cny``: total policy spend from month 1.
+==================================  ============================================================
+``population_by_province``          ``population@<province>`` for each simulated province, as
+                                    columns ``population_<province>``
+``population_shenyang_metro``       ``population@shenyang_metro``
+``population_total``                ``population@all``
+``net_migration_total``             ``net_migration@all``
+``net_migration_shenyang_metro``    ``net_migration@shenyang_metro``
+``graduates``, ``graduates_stayed``, ``graduate_retention``, ``subsidy_spend_cny``   ``...@all``
+``unemployment_rate_last12``        ``unemployment_rate@all``
+==================================  ============================================================
 """
 
 from __future__ import annotations
@@ -23,86 +24,66 @@ import re
 import numpy as np
 import pandas as pd
 
+from .. import outcomes
+
+NAMED = {
+    "population_shenyang_metro": "population@shenyang_metro",
+    "population_total": "population@all",
+    "net_migration_total": "net_migration@all",
+    "net_migration_shenyang_metro": "net_migration@shenyang_metro",
+    "graduates": "graduates@all",
+    "graduates_stayed": "graduates_stayed@all",
+    "graduate_retention": "graduate_retention@all",
+    "unemployment_rate_last12": "unemployment_rate@all",
+    "subsidy_spend_cny": "subsidy_spend_cny@all",
+}
+BY_PROVINCE = "population_by_province"
+#: the group names a spec may use besides KPI@REGION (the default ``outputs.kpis``)
+KPI_GROUPS = (BY_PROVINCE, *NAMED)
+
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")
 
 
-def kpi_columns(groups: list[str], provinces: list[str]) -> list[str]:
-    """The KPI column names for the chosen groups (spec ``outputs.kpis``)."""
-    cols = []
-    for g in groups:
-        cols += [f"population_{slug(p)}" for p in provinces] if g == "population_by_province" else [g]
-    return cols
+def check_kpi(name: str) -> None:
+    """ValueError unless ``name`` is a group name or a well-formed ``KPI@REGION``."""
+    if name not in KPI_GROUPS:
+        try:
+            outcomes.parse_kpi(name)
+        except ValueError as e:
+            raise ValueError(f"{e}; or a group name: {', '.join(KPI_GROUPS)}") from None
 
 
-def period_months(last: int, granularity: str) -> list[int]:
-    """Months at which KPI rows are taken."""
-    if last <= 0:
-        return [0]
-    if granularity == "monthly":
-        return list(range(1, last + 1))
-    if granularity == "yearly":
-        return sorted(set(range(12, last + 1, 12)) | {last})
-    return [last]
+def kpi_map(names: list[str], provinces: list[str]) -> dict[str, str]:
+    """Summary column -> ``KPI@REGION`` for the spec's ``outputs.kpis`` (in order)."""
+    out: dict[str, str] = {}
+    for name in names:
+        if name == BY_PROVINCE:
+            out.update({f"population_{slug(p)}": f"population@{outcomes.PROVINCE_PREFIX}{p}" for p in provinces})
+        else:
+            out[name] = NAMED.get(name, name)
+    return out
 
 
-def metro_cities(cities: pd.DataFrame) -> set[str]:
-    col = cities["in_shenyang_metro"]
-    flag = col if col.dtype == bool else col.astype(str).str.strip().str.lower().isin(["true", "1", "yes"])
-    return set(cities.loc[flag.to_numpy(bool), "name_en"])
+def kpi_columns(names: list[str], provinces: list[str]) -> list[str]:
+    """The KPI column names for the chosen KPIs (spec ``outputs.kpis``)."""
+    return list(kpi_map(names, provinces))
 
 
-def compute_kpis(city_month: pd.DataFrame, metro: set[str], groups: list[str], provinces: list[str],
+def compute_kpis(city_month: pd.DataFrame, cities: pd.DataFrame, names: list[str], provinces: list[str],
                  granularity: str = "final") -> pd.DataFrame:
-    """One row per period: ``month``, ``date`` and the KPI columns (see module docstring)."""
-    cm = city_month
-    months, first, idx = np.unique(cm["month"].to_numpy(), return_index=True, return_inverse=True)
-    n = len(months)
-    in_metro = cm["city"].isin(metro).to_numpy()
-    province = cm["province"].to_numpy()
+    """One row per period: ``month``, ``date`` and the KPI columns (``outcomes.evaluate``).
 
-    def total(col: str, mask: np.ndarray | None = None) -> np.ndarray:
-        w = cm[col].to_numpy(float)
-        return np.bincount(idx, weights=w if mask is None else w * mask, minlength=n)
-
-    after0 = (months > 0).astype(float)  # month 0 is the initial state: no flows yet
-
-    def cum(col: str, mask: np.ndarray | None = None) -> np.ndarray:
-        return np.cumsum(total(col, mask) * after0)
-
-    cols: dict[str, np.ndarray] = {}
-    for g in groups:
-        if g == "population_by_province":
-            for p in provinces:
-                present = province == p
-                cols[f"population_{slug(p)}"] = total("population", present) if present.any() else np.full(n, np.nan)
-        elif g == "population_shenyang_metro":
-            cols[g] = total("population", in_metro)
-        elif g == "population_total":
-            cols[g] = total("population")
-        elif g == "net_migration_total":
-            cols[g] = cum("net_migration")
-        elif g == "net_migration_shenyang_metro":
-            cols[g] = cum("net_migration", in_metro)
-        elif g in ("graduates", "graduates_stayed"):
-            cols[g] = cum(g)
-        elif g == "graduate_retention":
-            grads, stayed = cum("graduates"), cum("graduates_stayed")
-            cols[g] = np.where(grads > 0, stayed / np.where(grads > 0, grads, 1), np.nan)
-        elif g == "unemployment_rate_last12":
-            une, emp = total("unemployed"), total("employed")
-            lf = une + emp
-            rate = np.where(lf > 0, une / np.where(lf > 0, lf, 1), np.nan)
-            if n and months[-1] == 0:
-                cols[g] = rate  # nothing simulated: the initial rate
-            else:
-                cols[g] = pd.Series(np.where(months > 0, rate, np.nan)).rolling(12, min_periods=1).mean().to_numpy()
-        elif g == "subsidy_spend_cny":
-            cols[g] = cum("subsidy_spend_cny")
-        else:  # the spec validates the names; this is a bug
-            raise KeyError(g)
-    out = pd.DataFrame({"month": months.astype(np.int64),
-                        "date": pd.Series(cm["date"].to_numpy()[first], dtype="str"), **cols})
-    keep = period_months(int(months[-1]) if n else 0, granularity)
-    return out[out["month"].isin(keep)].reset_index(drop=True)
+    A province of ``provinces`` without cities in this run gets NaN (sweeps over city sets).
+    """
+    wanted = kpi_map(names, provinces)
+    simulated = set(cities["province"])
+    present = {c: t for c, t in wanted.items()
+               if not (c.startswith("population_") and t.startswith(f"population@{outcomes.PROVINCE_PREFIX}")
+                       and t.split(":", 1)[1] not in simulated)}
+    table = outcomes.evaluate(city_month, present, cities, granularity)
+    for c in wanted:
+        if c not in table:
+            table[c] = np.nan
+    return table[["month", "date", *wanted]]

@@ -20,6 +20,8 @@ import pandas as pd
 from ..config import load_scenario, read_scenario_dict
 from ..errors import ConfigError
 from .design import DesignPoints, build_design, column_kind, encode, factor_levels
+from ..cities import scenario_cities
+from ..outcomes import parse_kpi, region_members
 from .kpis import kpi_columns
 from .seeds import BASELINE_POINT, RunSeed, run_seed
 from .spec import Spec, card_field_value, load_spec, resolve_scenario
@@ -54,8 +56,12 @@ class Plan:
         self.card_factors = [f for f in spec.factors if f.card is not None]
         self.kinds = {f.name: column_kind(f) for f in spec.factors}
         self._preflight(base)
-        self.provinces = _provinces(cfg)
+        cities = _check(lambda: scenario_cities(cfg), "field `scenario`")
+        self.provinces = list(dict.fromkeys(cities["province"]))
         self.kpi_columns = kpi_columns(spec.outputs.kpis, self.provinces)
+        for name in spec.outputs.kpis:  # a region the scenario does not simulate fails now, not in every run
+            if "@" in name:
+                _check(lambda: region_members(parse_kpi(name)[1], cities), f"field `outputs.kpis` ({name!r})")
         clash = sorted(set(spec.factor_names()) & set(self.kpi_columns))
         if clash:
             raise ConfigError(f"spec factor name(s) {clash}: the same as KPI columns; give the factor another `name`")
@@ -333,14 +339,5 @@ def _get_path(data: dict, path: str):
     if isinstance(node, dict) and "value" in node and "basis" in node:
         return node["value"]
     return node
-
-
-def _provinces(cfg) -> list[str]:
-    from ..cities import load_cities
-
-    cities = load_cities(cfg.resolve(cfg.data.cities))
-    if cfg.cities:
-        cities = cities[cities["name_en"].isin(cfg.cities)]
-    return list(dict.fromkeys(cities["province"]))
 
 

@@ -54,13 +54,12 @@ def run_task(task: RunTask) -> RunResult:
         set_threads(task.threads)
         from migrants import MigrationModel
 
-        from .kpis import compute_kpis, metro_cities
+        from .kpis import compute_kpis
 
         model = MigrationModel(scenario=task.scenario, rng=task.seed, overrides=dict(task.overrides))
         model.run()
         model_s = time.perf_counter() - t0
-        table = compute_kpis(model.city_frame(), metro_cities(model.cities), task.groups, task.provinces,
-                             task.granularity)
+        table = compute_kpis(model.city_frame(), model.cities, task.groups, task.provinces, task.granularity)
         return RunResult(task.run_id, table=table, model_s=model_s, worker=worker)
     except Exception as e:  # noqa: BLE001 - recorded in errors.parquet, the sweep goes on
         return RunResult(task.run_id, model_s=time.perf_counter() - t0, worker=worker,

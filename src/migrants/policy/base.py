@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from ..errors import ConfigError
+from ..outcomes import metro_flags
 from ..rng import stream_key
 from .cards import CardBase, effective_end, month_index
 from .eligibility import city_lookup, person_mask
@@ -36,7 +37,7 @@ def resolve_target(card: CardBase, all_cities, model_cities) -> np.ndarray:
         if t == "all":
             out[:] = True
         elif t in METRO_TOKENS:
-            out |= model_cities["in_shenyang_metro"].astype(bool).to_numpy()
+            out |= metro_flags(model_cities)
         elif t.startswith("province:"):
             p = t.split(":", 1)[1].strip()
             if p not in provinces:
