@@ -46,18 +46,19 @@ class Outcome:
     kind: str  # stock (value at t), flow (sum over 1..t), ratio (of two flows), rate (mean of the last 12)
     column: str = ""  # city_month column of a stock or flow
     share: bool = False  # a share in 0..1: intervals are clipped to it
+    better: str = "higher"  # which way a policy aims: higher or lower
 
 
 OUTCOMES: dict[str, Outcome] = {
     "population": Outcome("residents", "persons", "stock", "population"),
     "net_migration": Outcome("net migration", "persons", "flow", "net_migration"),
     "births": Outcome("births", "persons", "flow", "births"),
-    "deaths": Outcome("deaths", "persons", "flow", "deaths"),
+    "deaths": Outcome("deaths", "persons", "flow", "deaths", better="lower"),
     "graduates": Outcome("graduates", "persons", "flow", "graduates"),
     "graduates_stayed": Outcome("graduates retained", "persons", "flow", "graduates_stayed"),
     "graduate_retention": Outcome("graduate retention", "share", "ratio", share=True),
-    "unemployment_rate": Outcome("unemployment (mean of 12 months)", "share", "rate", share=True),
-    "subsidy_spend_cny": Outcome("policy spend", "CNY", "flow", "subsidy_spend_cny"),
+    "unemployment_rate": Outcome("unemployment (mean of 12 months)", "share", "rate", share=True, better="lower"),
+    "subsidy_spend_cny": Outcome("policy spend", "CNY", "flow", "subsidy_spend_cny", better="lower"),
 }
 
 

@@ -33,9 +33,9 @@ def summary_from(plan, kpi_fn):
 
 
 def test_factorial_arms_contrasts_effects_frontier():
-    spec = {**tiny_dict(), "replicates": 4, "factors": [
-        {"name": "a", "path": "decisions.beta_income", "levels": [0.0, 1.0]},
-        {"name": "b", "path": "decisions.move_cost_fixed", "levels": [0.0, 1.0]}],
+    spec = {**tiny_dict(), "replicates": 4, "factors": [  # two choices, as levers
+        {"name": "a", "path": "decisions.beta_income", "levels": [0.0, 1.0], "role": "lever"},
+        {"name": "b", "path": "decisions.move_cost_fixed", "levels": [0.0, 1.0], "role": "lever"}],
         "baseline": {"name": "base"}}
     plan = make_plan(spec)
     noise = [0.0, 1.0, -1.0, 3.0]  # same per replicate in every arm: common random numbers
@@ -67,11 +67,63 @@ def test_factorial_arms_contrasts_effects_frontier():
     assert rk.loc["population_shenyang_metro", "best_arm"] == "a=1, b=1"
     assert rk.loc["population_shenyang_metro", "p_best"] == 1.0
     assert rk.loc["unemployment_rate_last12", "direction"] == "lower"
-    fr = t["frontier"].set_index("arm")
+    fr = t["frontier"].set_index("arm")  # against a=0, b=0, the first combination (no card levers)
     assert fr.loc["a=0, b=1", "cost_per_extra_resident"] == pytest.approx(100 / 4)
-    assert fr["on_frontier"].to_dict() == {"a=0, b=0": True,  # ties with the baseline itself
-                                            "a=0, b=1": True, "a=1, b=0": True, "a=1, b=1": True}
+    assert fr.loc["a=0, b=1", "cost_ci_low"] == pytest.approx(25) and fr.loc["a=0, b=1", "reference"] == "a=0, b=0"
+    assert fr["on_frontier"].to_dict() == {"a=0, b=1": True, "a=1, b=0": True, "a=1, b=1": True}
+    assert set(t["levers"]["levers"]) == {"a=0, b=0", "a=0, b=1", "a=1, b=0", "a=1, b=1"}
     assert any("no Sobol" in n for n in notes)
+
+
+def test_levers_are_ranked_across_uncertainties_with_worst_case_and_regret():
+    """Two subsidy levels (lever) under two values of an uncertain elasticity: the high subsidy
+    wins on average, but under the low elasticity the low subsidy wins, so the high one has regret."""
+    spec = {**tiny_dict(), "replicates": 2, "baseline": None, "factors": [
+        {"name": "subsidy", "path": "policies.shenyang_talent_3_0.living_subsidy.months", "levels": [12, 36]},
+        {"name": "elasticity", "path": "decisions.beta_income", "levels": [1.0, 3.0]}],
+        "policies": ["shenyang_talent_3_0"]}
+    plan = make_plan(spec)
+    assert plan.spec.levers()[0].name == "subsidy" and plan.spec.uncertainties()[0].name == "elasticity"
+    pop = {(12, 1.0): 100.0, (36, 1.0): 96.0, (12, 3.0): 100.0, (36, 3.0): 120.0}
+    s = summary_from(plan, lambda v, r: {"population_shenyang_metro": pop[(v["subsidy"], v["elasticity"])] + r,
+                                         "subsidy_spend_cny": 10.0 * v["subsidy"]})
+    man = plan.manifest({})
+    man["kpi_columns"] = ["population_shenyang_metro", "subsidy_spend_cny"]
+    t, notes = analyse(s, man)
+    lv = t["levers"].set_index("levers")
+    assert list(lv.index) == ["subsidy=12", "subsidy=36"]  # lever rows only, no uncertainty in the labels
+    hi = lv.loc["subsidy=36"]
+    assert hi["population_shenyang_metro_mean"] == pytest.approx(108.5)
+    assert hi["population_shenyang_metro_worst"] == pytest.approx(96.5)  # under elasticity 1
+    assert hi["population_shenyang_metro_regret_max"] == pytest.approx(4.0)  # 100 - 96 under elasticity 1
+    assert lv.loc["subsidy=12", "population_shenyang_metro_regret_max"] == pytest.approx(20.0)
+    assert lv.loc["subsidy=12", "subsidy_spend_cny_regret_max"] == 0  # least spend in every sample
+    rk = t["rankings"].set_index("kpi")
+    assert rk.loc["population_shenyang_metro", "best_arm"] == "subsidy=36"
+    assert rk.loc["population_shenyang_metro", "p_best"] == pytest.approx(0.5)  # best under one elasticity of two
+    fr = t["frontier"].set_index("arm")
+    assert fr.loc["subsidy=36", "reference"] == "subsidy=12" and fr.loc["subsidy=36", "population_gain"] == 8.0
+    assert not fr.loc["subsidy=36", "distinguishable"]  # +24 in one sample, -4 in the other: not told from zero
+
+
+def test_a_sweep_of_uncertainties_only_ranks_nothing():
+    plan = make_plan(tiny_dict())  # beta_income and move_cost_fixed: behaviour, not choices
+    s = summary_from(plan, lambda v, r: {"population_shenyang_metro": 10 * v["beta_income"], "subsidy_spend_cny": 0.0})
+    t, notes = analyse(s, plan.manifest({}))
+    assert "rankings" not in t and "levers" not in t and "frontier" not in t
+    assert any("no lever factors" in n for n in notes)
+
+
+def test_lhs_of_uncertainties_is_crossed_with_every_lever_combination():
+    spec = {**tiny_dict(), "replicates": 1, "baseline": None, "design": {"type": "lhs", "samples": 5},
+            "factors": [{"name": "card", "card": "shenyang_talent_3_0"},
+                        {"name": "beta", "path": "decisions.beta_income", "bounds": [1.0, 3.0]}]}
+    plan = make_plan(spec)
+    vals = plan.design.values
+    assert len(vals) == 2 * 5
+    off = sorted(v["beta"] for v in vals if not v["card"])
+    on = sorted(v["beta"] for v in vals if v["card"])
+    assert off == on and len(set(off)) == 5  # the same five uncertainty samples for both combinations
 
 
 def test_pareto():

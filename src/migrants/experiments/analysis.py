@@ -3,9 +3,13 @@
 ``analyse(summary, manifest)`` returns a dict of DataFrames:
 
 * ``arms``: per arm and KPI, n, mean, sd and a t confidence interval;
-* ``rankings``: per KPI, the best arm (highest, or lowest for unemployment and
-  spend), its interval, and ``p_best``: the share of replicates in which it was
-  the best arm or tied for best (with common random numbers, a paired comparison);
+* ``levers``: per lever combination, each KPI's mean, interval, worst case and
+  regret across the uncertainties (``levers.py``; also ``report/levers.parquet``);
+* ``rankings``: per KPI, the best *lever combination* (highest, or lowest for
+  unemployment and spend), its interval, worst case and regret, and ``p_best``:
+  the share of (uncertainty sample, replicate) cells in which it was best or
+  tied (a paired comparison with common random numbers).  A sweep without
+  levers ranks nothing: its factors are uncertainties, not choices;
 * ``contrasts``: per arm and KPI, the paired difference to the baseline arm
   (same replicate = same random numbers) with its interval;
 * ``main_effects`` and ``interactions``: mean KPI per factor level (and per
@@ -16,9 +20,11 @@
   bootstrap intervals (``sobol_s2`` with second order), from the mean over
   replicates of each design point;
 * ``morris`` (Morris designs): mu, mu* and sigma of the elementary effects;
-* ``frontier``: per arm, extra spend and population gain against the baseline
-  arm, cost per extra resident, and whether the arm is on the
-  cost-effectiveness frontier (no other arm gains more for less).
+* ``frontier``: per lever combination, extra spend and population gain against
+  the reference combination (card levers off) in the same uncertainty sample
+  and replicate, the cost per extra resident where the gain is told from zero,
+  and whether the combination is on the cost-effectiveness frontier (no other
+  gains more for less).
 
 ``notes`` (a list of strings) says what was skipped and why.
 """
@@ -31,7 +37,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-LOWER_IS_BETTER = {"unemployment_rate_last12", "subsidy_spend_cny"}
+from .levers import LEVER, lever_frontier, lever_rankings, lever_table, roles, with_keys
+
 MAX_LEVELS = 6  # numeric factors with more distinct values are cut into quartiles
 BASELINE_POINT = -1
 
@@ -63,25 +70,6 @@ def arm_stats(summary: pd.DataFrame, kpis: list[str], confidence: float) -> pd.D
     rows = []
     for (arm, point), g in summary.groupby(["arm", "point"], sort=False):
         rows += _stat_rows(g, kpis, confidence, {"arm": arm, "point": int(point)})
-    return pd.DataFrame(rows)
-
-
-def rankings(summary: pd.DataFrame, arms: pd.DataFrame, kpis: list[str]) -> pd.DataFrame:
-    rows = []
-    for k in kpis:
-        a = arms[arms["kpi"] == k].dropna(subset=["mean"])
-        if a.empty:
-            continue
-        low = k in LOWER_IS_BETTER
-        best = a.loc[a["mean"].idxmin() if low else a["mean"].idxmax()]
-        wide = summary.pivot_table(index="replicate", columns="arm", values=k, aggfunc="first").dropna()
-        p_best = np.nan
-        if len(wide) and best["arm"] in wide.columns and wide.shape[1] > 1:
-            top = wide.min(axis=1) if low else wide.max(axis=1)
-            p_best = float((wide[best["arm"]] == top).mean())  # ties count as best
-        rows.append({"kpi": k, "direction": "lower" if low else "higher", "best_arm": best["arm"],
-                     "mean": best["mean"], "ci_low": best["ci_low"], "ci_high": best["ci_high"],
-                     "p_best": p_best, "replicates_compared": len(wide), "arms": len(a)})
     return pd.DataFrame(rows)
 
 
@@ -199,36 +187,6 @@ def _problem(d: dict) -> dict:
     return {"num_vars": p["num_vars"], "names": list(p["names"]), "bounds": [list(b) for b in p["bounds"]]}
 
 
-def frontier(arms: pd.DataFrame, con: pd.DataFrame | None, pop_kpi: str, spend_kpi: str,
-             grads_kpi: str | None) -> pd.DataFrame:
-    """Cost-effectiveness per arm; ``on_frontier``: no arm (nor the baseline) gains more for less."""
-    if con is not None and len(con):
-        def pick(k, what):
-            c = con[con["kpi"] == k].set_index("arm")
-            return c[what]
-        arm_names = list(dict.fromkeys(con["arm"]))
-        df = pd.DataFrame(index=pd.Index(arm_names, name="arm"))
-        df["spend_extra"] = pick(spend_kpi, "difference")
-        df["spend_extra_ci_low"], df["spend_extra_ci_high"] = pick(spend_kpi, "ci_low"), pick(spend_kpi, "ci_high")
-        df["population_gain"] = pick(pop_kpi, "difference")
-        df["population_gain_ci_low"], df["population_gain_ci_high"] = pick(pop_kpi, "ci_low"), pick(pop_kpi, "ci_high")
-        if grads_kpi:
-            df["graduates_stayed_gain"] = pick(grads_kpi, "difference")
-        origin = (0.0, 0.0)  # the baseline arm itself
-    else:
-        a = arms[arms["point"] != BASELINE_POINT]
-        arm_names = list(dict.fromkeys(a["arm"]))
-        df = pd.DataFrame(index=pd.Index(arm_names, name="arm"))
-        df["spend_extra"] = a[a["kpi"] == spend_kpi].set_index("arm")["mean"]
-        df["population_gain"] = a[a["kpi"] == pop_kpi].set_index("arm")["mean"]
-        origin = None
-    gain, spend = df["population_gain"].to_numpy(float), df["spend_extra"].to_numpy(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        df["cost_per_extra_resident"] = np.where(gain > 0, spend / gain, np.nan)
-    df["on_frontier"] = _pareto(spend, gain, origin)
-    return df.reset_index()
-
-
 def _pareto(spend: np.ndarray, gain: np.ndarray, origin) -> np.ndarray:
     """Not dominated: no other point (nor ``origin``) with spend <= and gain >=, one strictly."""
     n = len(spend)
@@ -257,7 +215,14 @@ def analyse(summary: pd.DataFrame, manifest: dict) -> tuple[dict[str, pd.DataFra
         notes.append("no finished runs")
         return out, notes
     out["arms"] = arm_stats(summary, kpis, conf)
-    out["rankings"] = rankings(summary, out["arms"], kpis)
+    lever_names, uncertain = roles(manifest)
+    d = with_keys(summary, manifest, uncertain)
+    if not lever_names:
+        notes.append("no lever factors (role: lever; cards and policies.* paths are levers by default): the sweep "
+                     "explores uncertainties, so nothing is ranked or costed")
+    elif len(d):
+        out["levers"] = lever_table(d, lever_names, kpis, conf)
+        out["rankings"] = lever_rankings(d, out["levers"], kpis)
     has_base = (summary["point"] == BASELINE_POINT).any()
     con = None
     if has_base:
@@ -281,9 +246,11 @@ def analyse(summary: pd.DataFrame, manifest: dict) -> tuple[dict[str, pd.DataFra
         else:
             notes.append(f"{dtype} design: no Sobol or Morris indices (use design type sobol or morris)")
         pop, spend = spec["analysis"]["population_kpi"], spec["analysis"]["spend_kpi"]
-        grads = "graduates_stayed" if "graduates_stayed" in kpis else None
         if spend is None:
             notes.append("analysis.spend_kpi is null: no cost-effectiveness frontier")
-        else:
-            out["frontier"] = frontier(out["arms"], con, pop, spend, grads)
+        elif lever_names and d[LEVER].nunique() > 1:
+            ref = manifest["design"].get("reference_levers") or d[LEVER].iloc[0]
+            out["frontier"] = lever_frontier(d, ref, pop, spend, conf)
+            notes.append(f"frontier: each lever combination against {ref} in the same uncertainty sample and "
+                         "replicate; a cost only where the gain's interval excludes zero")
     return out, notes

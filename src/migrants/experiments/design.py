@@ -3,6 +3,10 @@
 * ``factorial``: every combination of the factors' levels (the first factor
   varies slowest).
 * ``lhs``: a Latin hypercube (``scipy.stats.qmc.LatinHypercube``) of ``samples`` points.
+  When the spec has levers with levels and uncertainties, the hypercube is over
+  the uncertainties only and every lever combination runs on every one of its
+  ``samples`` points (EMA Workbench's policies x scenarios), so lever
+  combinations are compared on the same uncertainty sample.
 * ``sobol``: Saltelli's sampling for Sobol indices (``SALib.sample.sobol``):
   ``samples * (D + 2)`` points, or ``samples * (2D + 2)`` with second order.
 * ``morris``: Morris trajectories (``SALib.sample.morris``): ``samples * (D + 1)`` points.
@@ -112,10 +116,16 @@ def expected_points(spec: Spec) -> int:
     if d.type == "factorial":
         return math.prod(len(factor_levels(f)) for f in spec.factors)
     if d.type == "lhs":
-        return d.samples
+        return d.samples * (math.prod(len(factor_levels(f)) for f in spec.levers()) if crossed(spec) else 1)
     if d.type == "sobol":
         return d.samples * (2 * D + 2 if d.second_order else D + 2)
     return d.samples * (D + 1)
+
+
+def crossed(spec: Spec) -> bool:
+    """A Latin hypercube of the uncertainties crossed with every lever combination?"""
+    discrete = all(f.levels is not None or f.n_levels is not None for f in spec.levers())
+    return spec.design.type == "lhs" and bool(spec.levers()) and bool(spec.uncertainties()) and discrete
 
 
 def build_design(spec: Spec) -> DesignPoints:
@@ -129,6 +139,24 @@ def build_design(spec: Spec) -> DesignPoints:
         return DesignPoints("factorial", names, [dict(zip(names, c)) for c in combos], kinds=kinds)
     problem = unit_problem(spec)
     D = len(spec.factors)
+    if crossed(spec):
+        from scipy.stats import qmc
+
+        unc, lev = spec.uncertainties(), spec.levers()
+        sampler = qmc.LatinHypercube(d=len(unc), scramble=d.scramble, optimization=d.optimization,
+                                     rng=np.random.default_rng(seed))
+        u_unc = sampler.random(d.samples)
+        values, unit = [], []
+        idx = itertools.product(*(range(len(factor_levels(f))) for f in lev))
+        for combo in idx:
+            for row in u_unc:
+                v = {f.name: factor_levels(f)[i] for f, i in zip(lev, combo)}
+                v.update({f.name: from_unit(f, u) for f, u in zip(unc, row)})
+                values.append({n: v[n] for n in names})
+                coords = {f.name: (i + 0.5) / len(factor_levels(f)) for f, i in zip(lev, combo)}
+                coords.update({f.name: u for f, u in zip(unc, row)})
+                unit.append([coords[n] for n in names])
+        return DesignPoints(d.type, names, values, unit=np.asarray(unit), problem=problem, kinds=kinds)
     if d.type == "lhs":
         from scipy.stats import qmc
 

@@ -212,19 +212,19 @@ class Plan:
     def arm_label(self, p: int, values: dict) -> str:
         if self.design.type != "factorial":
             return f"p{p:04d}"
-        parts = []
-        for f in self.spec.factors:
-            v = values[f.name]
-            if f.labels is not None:
-                text = f.labels[[json.dumps(x, sort_keys=True) for x in f.levels].index(json.dumps(v, sort_keys=True))]
-            elif f.card is not None:
-                text = "on" if v else "off"
-            elif isinstance(v, float):
-                text = f"{v:g}"
-            else:
-                text = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-            parts.append(f"{f.name}={text}")
-        return ", ".join(parts)
+        return values_label(self.spec.factors, values)
+
+    def lever_label(self, values: dict) -> str:
+        """The point's lever combination, e.g. ``talent_subsidy=talent_3_0, platform=off``."""
+        return values_label(self.spec.levers(), values) or "(no levers)"
+
+    def reference_levers(self) -> str | None:
+        """The first lever combination with every card lever off (the frontier's reference)."""
+        cards = [f.name for f in self.spec.levers() if f.card is not None]
+        for values in self.design.values:
+            if all(values[n] is False for n in cards):
+                return self.lever_label(values)
+        return self.lever_label(self.design.values[0]) if self.design.values else None
 
     def task(self, run: PlannedRun, threads: int | None) -> RunTask:
         s = self.spec
@@ -272,7 +272,7 @@ class Plan:
         s, d = self.spec, self.design
         points = []
         for p, values in enumerate(d.values):
-            row = {"point": p, "arm": self.arm_label(p, values),
+            row = {"point": p, "arm": self.arm_label(p, values), "levers": self.lever_label(values),
                    "values": {k: encode(v, self.kinds[k]) for k, v in values.items()}}
             if d.unit is not None:
                 row["unit"] = [float(x) for x in d.unit[p]]
@@ -290,7 +290,8 @@ class Plan:
                          {"members": s.ensemble, "replicates_per_draw": s.replicates,
                           "draws": self.draws.to_dict("list")}),
             "design": {"type": d.type, "factors": d.names, "kinds": self.kinds, "problem": d.problem,
-                       "points": points},
+                       "points": points, "roles": {f.name: f.role for f in s.factors},
+                       "reference_levers": self.reference_levers()},
             "baseline": ({"name": s.baseline.name, "values": {k: encode(v, self.kinds[k]) for k, v in
                                                                 self.baseline_values.items()}} if s.baseline else None),
             "provinces": self.provinces,
@@ -321,6 +322,21 @@ def make_plan(spec: Spec | str | Path | dict, folder: Path | None = None) -> Pla
     if not isinstance(spec, Spec):
         spec, folder = load_spec(spec)
     return Plan(spec, folder)
+
+
+def level_text(f, v) -> str:
+    """How a factor's value reads in an arm's name: its label, on/off for a card, 0.5 for a float."""
+    if f.labels is not None:
+        return f.labels[[json.dumps(x, sort_keys=True) for x in f.levels].index(json.dumps(v, sort_keys=True))]
+    if f.card is not None:
+        return "on" if v else "off"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+
+
+def values_label(factors, values: dict) -> str:
+    return ", ".join(f"{f.name}={level_text(f, values[f.name])}" for f in factors)
 
 
 def _check(fn, what: str):

@@ -24,7 +24,7 @@ from .analysis import BASELINE_POINT, analyse
 from .store import Store
 
 PLOTS = ("arms", "scatter", "contrasts", "main_effects", "interaction", "sobol", "morris", "frontier", "timeseries")
-TABLES = ("rankings", "frontier", "contrasts", "arms", "sobol", "sobol_s2", "morris", "main_effects", "interactions")
+TABLES = ("rankings", "levers", "frontier", "contrasts", "arms", "sobol", "sobol_s2", "morris", "main_effects", "interactions")
 MAX_BAR_ARMS = 40  # more arms, or a sampled design: scatter plots against the factors instead
 
 
@@ -270,14 +270,18 @@ def _answers(tables: dict, manifest: dict) -> list[str]:
     base = (manifest.get("baseline") or {}).get("name")
 
     def line(kpi: str, what: str) -> None:
+        if rk.empty:
+            return
         r = rk[rk["kpi"] == kpi]
         if r.empty:
             return
         r = r.iloc[0]
         text = (f"<b>{what}</b> ({kpi}): <b>{html.escape(str(r['best_arm']))}</b>, mean {_fmt(r['mean'])} "
-                f"({_ci(r['ci_low'], r['ci_high'], conf)})")
+                f"({_ci(r['ci_low'], r['ci_high'], conf)}), worst case {_fmt(r['worst'])}, "
+                f"largest regret {_fmt(r['regret_max'])}")
         if np.isfinite(r["p_best"]):
-            text += f"; best or tied in {r['p_best']:.0%} of {int(r['replicates_compared'])} replicates"
+            text += (f"; best or tied in {r['p_best']:.0%} of {int(r['replicates_compared'])} "
+                     "uncertainty samples x replicates")
         if con is not None:
             c = con[(con["kpi"] == kpi) & (con["arm"] == r["best_arm"])]
             if len(c):
@@ -290,23 +294,25 @@ def _answers(tables: dict, manifest: dict) -> list[str]:
     line("graduates_stayed" if "graduates_stayed" in set(rk.get("kpi", [])) else "graduate_retention",
          "Most retained graduates")
     fr = tables.get("frontier")
-    if fr is not None and con is not None and len(fr):
-        no_ci = fr["population_gain_ci_low"].isna().all()  # one replicate: point estimates only
-        ok = fr[(fr["spend_extra"] > 0) & ((fr["population_gain"] if no_ci else fr["population_gain_ci_low"]) > 0)]
+    if rk.empty:
+        out.append("<b>No lever combinations to rank</b>: every factor of this sweep is an uncertainty "
+                   "(see the notes); its plots show how the outcomes depend on them")
+    elif fr is not None and len(fr):
+        ref = html.escape(str(fr["reference"].iloc[0]))
+        ok = fr[fr["distinguishable"]]
         if (fr["spend_extra"].abs().fillna(0) == 0).all():
-            out.append(f"<b>Lowest cost per extra resident</b>: no arm spends more than the baseline "
+            out.append(f"<b>Lowest cost per extra resident</b>: no lever combination spends more than {ref} "
                        f"({a['spend_kpi']} does not differ), so there is no cost to compare")
         elif ok.empty:
-            out.append("<b>Lowest cost per extra resident</b>: no arm that spends more has a population gain "
-                       + ("above zero" if no_ci else f"whose {conf:.0%} CI is above zero"))
+            out.append(f"<b>Lowest cost per extra resident</b>: no combination that spends more than {ref} has a "
+                       f"population gain whose {conf:.0%} interval is above zero: no cost can be told")
         else:
             r = ok.loc[ok["cost_per_extra_resident"].idxmin()]
             out.append(f"<b>Lowest cost per extra resident</b>: <b>{html.escape(str(r['arm']))}</b>, "
                        f"{_fmt(r['cost_per_extra_resident'])} CNY per resident "
-                       f"({_fmt(r['spend_extra'])} CNY for {_fmt(r['population_gain'])} residents, "
-                       f"gain {_ci(r['population_gain_ci_low'], r['population_gain_ci_high'], conf)})")
-    elif con is None:
-        out.append("<b>Lowest cost per extra resident</b>: needs a baseline arm in the spec")
+                       f"({_ci(r['cost_ci_low'], r['cost_ci_high'], conf)}; {_fmt(r['spend_extra'])} CNY for "
+                       f"{_fmt(r['population_gain'])} residents against {ref}, gain "
+                       f"{_ci(r['population_gain_ci_low'], r['population_gain_ci_high'], conf)})")
     return out
 
 
@@ -334,6 +340,9 @@ def write_report(out: str | Path, report_dir: str | Path | None = None) -> Path:
     for name, df in tables.items():
         write_text(df.to_csv(index=False), rdir / "tables" / f"{name}.csv")
         write_parquet(df, rdir / "tables" / f"{name}.parquet")
+    (rdir / "levers.parquet").unlink(missing_ok=True)
+    if "levers" in tables:  # the table a user asks for first, beside the page
+        write_parquet(tables["levers"], rdir / "levers.parquet")
     spec = manifest["spec"]
     conf = spec["analysis"]["confidence"]
     factors = manifest["design"]["factors"]

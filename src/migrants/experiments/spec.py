@@ -48,11 +48,18 @@ class Factor(_Strict):
     fields = on with those values; default ``[false, true]``).  Either ``levels`` (a
     list of values, any YAML type) or ``bounds`` ``[low, high]`` with a
     ``distribution`` for sampled designs (Latin hypercube, Sobol, Morris).
+
+    ``role`` (EMA Workbench's distinction): a ``lever`` is something a government
+    chooses (the report ranks and costs lever combinations), an ``uncertainty``
+    something it does not (a behavioural parameter: the report shows how each lever
+    combination does across them).  Default: ``lever`` for a card factor or a
+    ``policies.<card>.<field>`` path, ``uncertainty`` for any other path.
     """
 
     name: str | None = None
     path: str | None = None
     card: str | None = None
+    role: Literal["lever", "uncertainty"] | None = None
     levels: list[Any] | None = None
     labels: list[str] | None = None
     bounds: list[float] | None = None
@@ -118,6 +125,8 @@ class Factor(_Strict):
             raise ValueError(f"bounds = {self.bounds!r}: an integer factor needs whole-number bounds")
         if self.n_levels is not None and self.bounds is None:
             raise ValueError("`n_levels` goes with `bounds`")
+        if self.role is None:
+            self.role = "lever" if self.card is not None or self.path.startswith("policies.") else "uncertainty"
         if self.name is None:
             self.name = (self.path or "").rsplit(".", 1)[-1] if self.path else _card_name(self.card)
         if not IDENT.fullmatch(self.name):
@@ -250,6 +259,12 @@ class Spec(_Strict):
 
     def factor_names(self) -> list[str]:
         return [f.name for f in self.factors]
+
+    def levers(self) -> list[Factor]:
+        return [f for f in self.factors if f.role == "lever"]
+
+    def uncertainties(self) -> list[Factor]:
+        return [f for f in self.factors if f.role == "uncertainty"]
 
     def hash(self, scenario_hash: str) -> str:
         """Hash of everything that decides the runs and their files (not ``HASH_EXCLUDE``)."""
