@@ -184,3 +184,32 @@ def test_partial_results_are_noted():
     assert set(t["arms"]["arm"]) == {"scenario_default", "beta_income=1, move_cost_fixed=2",
                                      "beta_income=1, move_cost_fixed=4", "beta_income=2, move_cost_fixed=2",
                                      "beta_income=2, move_cost_fixed=4"}
+
+
+def test_prim_finds_the_region_where_a_lever_fails():
+    """A card adds residents except where the income elasticity is high and moving is cheap
+    (beta > 3, cost < 2.5 of [1, 5] x [1, 5]): PRIM's box should be about that corner."""
+    spec = {**tiny_dict(), "replicates": 1, "baseline": None, "design": {"type": "lhs", "samples": 300},
+            "factors": [{"name": "card", "card": "shenyang_talent_3_0"},
+                        {"name": "beta", "path": "decisions.beta_income", "bounds": [1.0, 5.0]},
+                        {"name": "cost", "path": "decisions.move_cost_fixed", "bounds": [1.0, 5.0]},
+                        {"name": "noise", "path": "decisions.beta_network", "bounds": [0.0, 1.0]}]}
+    plan = make_plan(spec)
+
+    def kpis(v, r):
+        fails = v["beta"] > 3.0 and v["cost"] < 2.5
+        return {"population_shenyang_metro": 100.0 + (0.0 if not v["card"] else (-1.0 if fails else 5.0)),
+                "subsidy_spend_cny": 10.0 * v["card"]}
+
+    s = summary_from(plan, kpis)
+    man = plan.manifest({})
+    man["kpi_columns"] = ["population_shenyang_metro", "subsidy_spend_cny"]
+    t, notes = analyse(s, man)
+    box = t["prim"]
+    box = box[(box["levers"] == "card=on") & (box["box"] == 0)].set_index("uncertainty")
+    assert set(box.index) == {"beta", "cost"}  # the irrelevant uncertainty is not restricted
+    assert box.loc["beta", "low"] == pytest.approx(3.0, abs=0.25) and box.loc["beta", "high"] == pytest.approx(5.0, abs=0.05)
+    assert box.loc["cost", "high"] == pytest.approx(2.5, abs=0.25)
+    assert box["density"].iloc[0] >= 0.8 and box["coverage"].iloc[0] >= 0.8
+    fs = t["feature_scores"].set_index("factor")["population_shenyang_metro"]
+    assert fs["card"] > fs["noise"] and fs["beta"] > fs["noise"] and fs["cost"] > fs["noise"]

@@ -20,6 +20,10 @@
   bootstrap intervals (``sobol_s2`` with second order), from the mean over
   replicates of each design point;
 * ``morris`` (Morris designs): mu, mu* and sigma of the elementary effects;
+* ``prim``: scenario discovery (``discovery.py``): for each lever combination,
+  PRIM boxes of the uncertainty samples in which it adds no residents against
+  the reference combination (also ``report/prim.parquet``);
+* ``feature_scores``: extra-trees feature scores of every factor for every KPI;
 * ``frontier``: per lever combination, extra spend and population gain against
   the reference combination (card levers off) in the same uncertainty sample
   and replicate, the cost per extra resident where the gain is told from zero,
@@ -253,4 +257,15 @@ def analyse(summary: pd.DataFrame, manifest: dict) -> tuple[dict[str, pd.DataFra
             out["frontier"] = lever_frontier(d, ref, pop, spend, conf)
             notes.append(f"frontier: each lever combination against {ref} in the same uncertainty sample and "
                          "replicate; a cost only where the gain's interval excludes zero")
+        from .discovery import feature_scores, prim_boxes
+
+        if lever_names and uncertain and d[LEVER].nunique() > 1:
+            ref = manifest["design"].get("reference_levers") or d[LEVER].iloc[0]
+            boxes, more = prim_boxes(d, uncertain, ref, pop)
+            notes += more
+            if len(boxes):
+                out["prim"] = boxes
+        scores = feature_scores(design, factors, kpis)
+        if len(scores):
+            out["feature_scores"] = scores
     return out, notes

@@ -24,7 +24,7 @@ from .analysis import BASELINE_POINT, analyse
 from .store import Store
 
 PLOTS = ("arms", "scatter", "contrasts", "main_effects", "interaction", "sobol", "morris", "frontier", "timeseries")
-TABLES = ("rankings", "levers", "frontier", "contrasts", "arms", "sobol", "sobol_s2", "morris", "main_effects", "interactions")
+TABLES = ("rankings", "levers", "frontier", "prim", "feature_scores", "contrasts", "arms", "sobol", "sobol_s2", "morris", "main_effects", "interactions")
 MAX_BAR_ARMS = 40  # more arms, or a sampled design: scatter plots against the factors instead
 
 
@@ -340,9 +340,10 @@ def write_report(out: str | Path, report_dir: str | Path | None = None) -> Path:
     for name, df in tables.items():
         write_text(df.to_csv(index=False), rdir / "tables" / f"{name}.csv")
         write_parquet(df, rdir / "tables" / f"{name}.parquet")
-    (rdir / "levers.parquet").unlink(missing_ok=True)
-    if "levers" in tables:  # the table a user asks for first, beside the page
-        write_parquet(tables["levers"], rdir / "levers.parquet")
+    for name in ("levers", "prim"):  # the tables a user asks for first, beside the page
+        (rdir / f"{name}.parquet").unlink(missing_ok=True)
+        if name in tables:
+            write_parquet(tables[name], rdir / f"{name}.parquet")
     spec = manifest["spec"]
     conf = spec["analysis"]["confidence"]
     factors = manifest["design"]["factors"]
