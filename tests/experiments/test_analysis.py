@@ -213,3 +213,30 @@ def test_prim_finds_the_region_where_a_lever_fails():
     assert box["density"].iloc[0] >= 0.8 and box["coverage"].iloc[0] >= 0.8
     fs = t["feature_scores"].set_index("factor")["population_shenyang_metro"]
     assert fs["card"] > fs["noise"] and fs["beta"] > fs["noise"] and fs["cost"] > fs["noise"]
+
+
+def test_report_labels_are_rounded_unique_and_shares_stay_within_0_and_1():
+    from migrants.experiments.analysis import arm_stats, factor_levels_column
+    from migrants.experiments.report import _human_formatter
+
+    d = pd.DataFrame({"beta": np.linspace(1.0, 5.0, 40) + 1e-9})
+    labels = list(factor_levels_column(d, "beta").cat.categories)
+    assert len(labels) == 4 and all(len(part) <= 4 for lab in labels for part in lab.split("-"))
+    ticks = _human_formatter().format_ticks([9_056_000, 9_058_000, 9_060_000, 9_062_000])
+    assert len(set(ticks)) == 4 and ticks[0] == "9.056M"  # never two "9.06M"
+    s = pd.DataFrame({"arm": "a", "point": 0, "graduate_retention": [0.99, 1.0],
+                      "unemployment_rate": [0.001, 0.0]})
+    a = arm_stats(s, ["graduate_retention", "unemployment_rate"], 0.95).set_index("kpi")
+    assert a.loc["graduate_retention", "ci_high"] == 1.0 and a.loc["unemployment_rate", "ci_low"] == 0.0
+
+
+def test_a_small_sobol_sample_is_noted():
+    spec = {**tiny_dict(), "replicates": 1, "baseline": None, "design": {"type": "sobol", "samples": 8},
+            "factors": [{"name": n, "path": p, "bounds": [0, 1]} for n, p in
+                        (("x1", "decisions.beta_income"), ("x2", "decisions.beta_network"))]}
+    plan = make_plan(spec)
+    s = summary_from(plan, lambda v, r: {"population_shenyang_metro": v["x1"] + v["x2"] ** 2, "subsidy_spend_cny": 0.0})
+    man = plan.manifest({})
+    man["kpi_columns"] = ["population_shenyang_metro"]
+    _, notes = analyse(s, man)
+    assert any("N = 8 base samples" in n and "unstable" in n for n in notes)

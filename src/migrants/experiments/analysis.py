@@ -44,6 +44,8 @@ from scipy import stats
 from .levers import LEVER, lever_frontier, lever_rankings, lever_table, roles, with_keys
 
 MAX_LEVELS = 6  # numeric factors with more distinct values are cut into quartiles
+SOBOL_MIN_N = 512  # base samples below which Sobol indices are noted as unstable
+MORRIS_MIN_R = 10  # Morris trajectories below which the screening is noted as coarse
 BASELINE_POINT = -1
 
 
@@ -74,7 +76,7 @@ def arm_stats(summary: pd.DataFrame, kpis: list[str], confidence: float) -> pd.D
     rows = []
     for (arm, point), g in summary.groupby(["arm", "point"], sort=False):
         rows += _stat_rows(g, kpis, confidence, {"arm": arm, "point": int(point)})
-    return pd.DataFrame(rows)
+    return clip_shares(pd.DataFrame(rows))
 
 
 def contrasts(summary: pd.DataFrame, kpis: list[str], confidence: float) -> pd.DataFrame:
@@ -92,11 +94,47 @@ def contrasts(summary: pd.DataFrame, kpis: list[str], confidence: float) -> pd.D
 
 
 def factor_levels_column(design: pd.DataFrame, name: str) -> pd.Series:
-    """The factor as levels: its values, or quartile bins of a many-valued numeric factor."""
+    """The factor as ordered levels: its values (labels, on/off for cards: ``display_levels``), or
+    quartile bins of a many-valued numeric factor labelled with rounded bounds (``2.1-2.7``)."""
     col = design[name]
     if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col) and col.nunique() > MAX_LEVELS:
-        return pd.qcut(col.astype(float), 4, duplicates="drop").astype(str)
-    return col.astype(str)
+        bins = pd.qcut(col.astype(float), 4, duplicates="drop")
+        names = [f"{iv.left:.3g}-{iv.right:.3g}" for iv in bins.cat.categories]
+        return bins.cat.rename_categories(names)
+    values = list(dict.fromkeys(col.sort_values(kind="stable").astype(str)))
+    return pd.Categorical(col.astype(str), categories=values, ordered=True)
+
+
+def display_levels(design: pd.DataFrame, manifest: dict) -> pd.DataFrame:
+    """``design`` with each discrete factor's values as a reader knows them: the spec's
+    ``labels``, ``on``/``off`` for a card without labels (the tables keep the raw values)."""
+    import json
+
+    out = design.copy()
+    for f in manifest["spec"]["factors"]:
+        name = f["name"]
+        if name not in out or f.get("levels") is None:
+            continue
+        labels = f.get("labels") or (["off" if v is False else "on" for v in f["levels"]] if f.get("card") else None)
+        if labels is None:
+            continue
+        kind = manifest["design"]["kinds"].get(name)
+        keys = [json.dumps(v, sort_keys=True, ensure_ascii=False) if kind == "json" else str(v) for v in f["levels"]]
+        order = pd.CategoricalDtype(labels, ordered=True)
+        out[name] = out[name].astype(str).map(dict(zip(keys, labels))).astype(order)
+    return out
+
+
+def clip_shares(df: pd.DataFrame, kpi_col: str = "kpi", cols=("ci_low", "ci_high")) -> pd.DataFrame:
+    """Intervals of share KPIs (retention, unemployment) held within [0, 1] (a t interval from
+    few replicates can reach past them)."""
+    from .levers import is_share
+
+    share = df[kpi_col].map(is_share).to_numpy(bool)
+    for c in cols:
+        if c in df:
+            df.loc[share, c] = df.loc[share, c].clip(0.0, 1.0)
+    return df
 
 
 def main_effects(design: pd.DataFrame, factors: list[str], kpis: list[str], confidence: float) -> pd.DataFrame:
@@ -105,11 +143,11 @@ def main_effects(design: pd.DataFrame, factors: list[str], kpis: list[str], conf
         lv = factor_levels_column(design, f)
         for k in kpis:
             grand = design[k].mean()
-            for level, g in design.groupby(lv, sort=True):
+            for level, g in design.groupby(lv, sort=True, observed=True):
                 m, sd, lo, hi, n = t_interval(g[k].to_numpy(), confidence)
-                rows.append({"factor": f, "level": level, "kpi": k, "n": n, "mean": m, "ci_low": lo, "ci_high": hi,
-                             "effect": m - grand})
-    return pd.DataFrame(rows)
+                rows.append({"factor": f, "level": str(level), "kpi": k, "n": n, "mean": m, "ci_low": lo,
+                             "ci_high": hi, "effect": m - grand})
+    return clip_shares(pd.DataFrame(rows))
 
 
 def interactions(design: pd.DataFrame, factors: list[str], kpis: list[str]) -> pd.DataFrame:
@@ -118,12 +156,12 @@ def interactions(design: pd.DataFrame, factors: list[str], kpis: list[str]) -> p
     for i, a in enumerate(factors):
         for b in factors[i + 1:]:
             for k in kpis:
-                cell = design.groupby([lv[a], lv[b]])[k].agg(["mean", "count"])
+                cell = design.groupby([lv[a], lv[b]], observed=True)[k].agg(["mean", "count"])
                 grand = design[k].mean()
-                ra = design.groupby(lv[a])[k].mean()
-                rb = design.groupby(lv[b])[k].mean()
+                ra = design.groupby(lv[a], observed=True)[k].mean()
+                rb = design.groupby(lv[b], observed=True)[k].mean()
                 for (la, lb), r in cell.iterrows():
-                    rows.append({"factor_a": a, "level_a": la, "factor_b": b, "level_b": lb, "kpi": k,
+                    rows.append({"factor_a": a, "level_a": str(la), "factor_b": b, "level_b": str(lb), "kpi": k,
                                  "n": int(r["count"]), "mean": r["mean"],
                                  "interaction": r["mean"] - ra[la] - rb[lb] + grand})
     return pd.DataFrame(rows)
@@ -140,6 +178,10 @@ def sobol_indices(design: pd.DataFrame, manifest: dict, kpis: list[str], confide
     d = manifest["design"]
     spec_d = manifest["spec"]["design"]
     problem, P = _problem(d), len(d["points"])
+    if spec_d["samples"] < SOBOL_MIN_N:
+        notes.append(f"Sobol design with N = {spec_d['samples']} base samples: indices from fewer than "
+                     f"{SOBOL_MIN_N} are unstable (their bootstrap intervals below show how much); use "
+                     f"samples: {SOBOL_MIN_N} or more (Saltelli et al. 2010)")
     rows, rows2 = [], []
     for k in kpis:
         y = _point_means(design, k, P)
@@ -218,6 +260,7 @@ def analyse(summary: pd.DataFrame, manifest: dict) -> tuple[dict[str, pd.DataFra
     if summary.empty:
         notes.append("no finished runs")
         return out, notes
+    summary = display_levels(summary, manifest)
     out["arms"] = arm_stats(summary, kpis, conf)
     lever_names, uncertain = roles(manifest)
     d = with_keys(summary, manifest, uncertain)
@@ -246,6 +289,9 @@ def analyse(summary: pd.DataFrame, manifest: dict) -> tuple[dict[str, pd.DataFra
             if len(s2):
                 out["sobol_s2"] = s2
         elif dtype == "morris":
+            if spec["design"]["samples"] < MORRIS_MIN_R:
+                notes.append(f"Morris design with {spec['design']['samples']} trajectories: fewer than "
+                             f"{MORRIS_MIN_R} give a coarse ranking (Campolongo et al. 2007 use 10 to 50)")
             out["morris"] = morris_indices(design, manifest, kpis, conf, notes)
         else:
             notes.append(f"{dtype} design: no Sobol or Morris indices (use design type sobol or morris)")

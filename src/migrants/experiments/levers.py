@@ -74,6 +74,15 @@ def with_keys(summary: pd.DataFrame, manifest: dict, uncertain: list[str]) -> pd
     return d
 
 
+def is_share(kpi_column: str) -> bool:
+    """Is this KPI column a share in [0, 1] (retention, unemployment)?"""
+    text = NAMED.get(kpi_column, kpi_column)
+    try:
+        return OUTCOMES[parse_kpi(text)[0]].share
+    except ValueError:
+        return False
+
+
 def _cells(d: pd.DataFrame, k: str) -> pd.DataFrame:
     """Mean over replicates: rows samples, columns lever combinations (design order)."""
     order = list(dict.fromkeys(d[LEVER]))
@@ -105,6 +114,8 @@ def lever_table(d: pd.DataFrame, levers: list[str], kpis: list[str], confidence:
                 stats.append((mean, lo, high, np.nanmin(col) if hi else np.nanmax(col),
                               np.nanmax(regret[:, j]), np.nanmean(regret[:, j])))
         s = np.array(stats, float)
+        if is_share(k):
+            s[:, 1:3] = np.clip(s[:, 1:3], 0.0, 1.0)
         out[f"{k}_mean"], out[f"{k}_ci_low"], out[f"{k}_ci_high"] = s[:, 0], s[:, 1], s[:, 2]
         out[f"{k}_worst"], out[f"{k}_regret_max"], out[f"{k}_regret_mean"] = s[:, 3], s[:, 4], s[:, 5]
     return out

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..io import write_parquet, write_text
-from .analysis import BASELINE_POINT, analyse
+from .analysis import BASELINE_POINT, analyse, display_levels
 from .store import Store
 
 PLOTS = ("arms", "scatter", "contrasts", "main_effects", "interaction", "sobol", "morris", "frontier", "timeseries")
@@ -78,6 +78,51 @@ class _Figures:
         self.items.append((title, path.name, base64.b64encode(path.read_bytes()).decode()))
 
 
+def _human(x: float, digits: int = 3) -> str:
+    """A tick label people read: 9.07M, 41M, 250k, 0.35."""
+    a = abs(x)
+    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            return f"{x / div:.{digits}g}{unit}"
+    return f"{x:.{digits}g}"
+
+
+def _human_formatter():
+    from matplotlib.ticker import Formatter
+
+    class Human(Formatter):
+        """k/M labels with as many digits as the ticks need to differ (no two "9.06M")."""
+
+        def __call__(self, x, pos=None):
+            return self.format_ticks([x])[0]
+
+        def format_ticks(self, values):
+            labels = [_human(v) for v in values]
+            for digits in range(3, 9):
+                labels = [_human(v, digits) for v in values]
+                if len(set(labels)) == len(labels):
+                    break
+            return labels
+
+    return Human()
+
+
+def _axis(ax, which: str, kpi: str | None) -> None:
+    """Readable ticks on an axis showing ``kpi``: percentages for shares, k/M otherwise, no offset."""
+    from matplotlib.ticker import PercentFormatter
+
+    from .levers import is_share
+
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_formatter(PercentFormatter(1.0, decimals=1) if kpi and is_share(kpi) else _human_formatter())
+
+
+def _wrap(text: str, width: int = 38) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False))
+
+
 def _key_kpis(manifest: dict, available: list[str]) -> list[str]:
     a = manifest["spec"]["analysis"]
     keys = [a["population_kpi"], "population_total", "graduates_stayed", "graduate_retention",
@@ -94,32 +139,45 @@ def _plot_arms(figs: _Figures, arms: pd.DataFrame, kpis: list[str], conf: float)
         y = np.arange(len(a))
         err = np.vstack([a["mean"] - a["ci_low"], a["ci_high"] - a["mean"]])
         colors = ["#888" if p == BASELINE_POINT else "#2b6cb0" for p in a["point"]]
-        ax.barh(y, a["mean"], xerr=np.nan_to_num(err), color=colors, capsize=3)
+        # dots, not bars: the axis need not start at zero to show differences of a few per cent
+        ax.errorbar(a["mean"], y, xerr=np.nan_to_num(err), fmt="none", ecolor="#999", capsize=3)
+        ax.scatter(a["mean"], y, c=colors, zorder=3, s=18)
         ax.set_yticks(y, a["arm"], fontsize=7)
         ax.invert_yaxis()
-        lo, hi = np.nanmin(a["ci_low"].fillna(a["mean"])), np.nanmax(a["ci_high"].fillna(a["mean"]))
-        if np.isfinite(lo) and np.isfinite(hi) and hi > lo and lo > 0:
-            pad = 0.15 * (hi - lo)
-            ax.set_xlim(lo - pad, hi + pad)
-        ax.set_title(f"{k}: mean and {conf:.0%} CI per arm (grey: baseline)", fontsize=9)
+        _axis(ax, "x", k)
+        ax.set_title(_wrap(f"{k}: mean and {conf:.0%} CI per arm (grey: baseline)", 70), fontsize=9)
     figs.save(fig, "arms", "KPIs per arm")
 
 
 def _plot_scatter(figs: _Figures, summary: pd.DataFrame, factors: list[str], kpis: list[str]) -> None:
+    from .analysis import factor_levels_column
+
     d = summary[summary["point"] != BASELINE_POINT]
-    fig, axes = figs.plt.subplots(len(kpis), len(factors), figsize=(2.6 * len(factors) + 1, 2.2 * len(kpis)),
-                                  squeeze=False)
+    fig, axes = figs.plt.subplots(len(kpis), len(factors), figsize=(2.6 * len(factors) + 1, 2.2 * len(kpis) + 0.3),
+                                  squeeze=False, sharey="row")
     for i, k in enumerate(kpis):
         for j, f in enumerate(factors):
             ax = axes[i, j]
             x = d[f]
-            if not pd.api.types.is_numeric_dtype(x) or pd.api.types.is_bool_dtype(x):
-                x = x.astype(str)
-            ax.scatter(x, d[k], s=6, alpha=0.5)
+            numeric = pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x)
+            if numeric:
+                ax.scatter(x, d[k], s=6, alpha=0.4)
+                if x.nunique() > 6:  # the trend: mean per quartile bin, at the bin's mean
+                    lv = factor_levels_column(d, f)
+                    m = d.groupby(lv, observed=True).agg(x=(f, "mean"), y=(k, "mean"))
+                    ax.plot(m["x"], m["y"], "-o", color="#c53030", ms=3, lw=1.2)
+                _axis(ax, "x", None)
+            else:  # levels as a reader knows them (display_levels), in their order
+                cats = x.astype("category") if not isinstance(x.dtype, pd.CategoricalDtype) else x
+                pos = cats.cat.codes.to_numpy()
+                ax.scatter(pos, d[k], s=6, alpha=0.4)
+                ax.set_xticks(range(len(cats.cat.categories)), [str(c) for c in cats.cat.categories])
+                ax.set_xlim(-0.5, len(cats.cat.categories) - 0.5)
             if i == len(kpis) - 1:
                 ax.set_xlabel(f, fontsize=8)
             if j == 0:
-                ax.set_ylabel(k, fontsize=7)
+                ax.set_ylabel(_wrap(k, 26), fontsize=7)
+                _axis(ax, "y", k)
             ax.tick_params(labelsize=6)
     figs.save(fig, "scatter", "Each run's KPIs against the factors")
 
@@ -135,7 +193,8 @@ def _plot_contrasts(figs: _Figures, con: pd.DataFrame, kpis: list[str], conf: fl
         ax.axvline(0, color="#888", lw=1)
         ax.set_yticks(y, c["arm"] if ax is axes[0, 0] else [""] * len(c), fontsize=7)
         ax.invert_yaxis()
-        ax.set_title(f"{k} minus {base}\n(paired, {conf:.0%} CI)", fontsize=9)
+        _axis(ax, "x", k)
+        ax.set_title(_wrap(f"{k} minus {base} (paired, {conf:.0%} CI)"), fontsize=9)
     figs.save(fig, "contrasts", f"Difference to the baseline arm ({base}), same random numbers per replicate")
 
 
@@ -149,11 +208,12 @@ def _plot_main_effects(figs: _Figures, me: pd.DataFrame, factors: list[str], kpi
             x = np.arange(len(m))
             err = np.vstack([m["mean"] - m["ci_low"], m["ci_high"] - m["mean"]])
             ax.errorbar(x, m["mean"], yerr=np.nan_to_num(err), fmt="-o", capsize=3)
-            ax.set_xticks(x, m["level"], fontsize=6, rotation=30)
+            ax.set_xticks(x, m["level"], fontsize=6, rotation=30 if m["level"].str.len().max() > 6 else 0)
             if i == 0:
                 ax.set_title(f, fontsize=8)
             if j == 0:
-                ax.set_ylabel(k, fontsize=7)
+                ax.set_ylabel(_wrap(k, 26), fontsize=7)
+                _axis(ax, "y", k)
             ax.tick_params(axis="y", labelsize=6)
     figs.save(fig, "main_effects", "Main effects: mean KPI per factor level (with CI)")
 
@@ -172,9 +232,10 @@ def _plot_interaction(figs: _Figures, it: pd.DataFrame, kpi: str) -> None:
         ax.plot(range(len(levels_a)), g["mean"], "-o", label=f"{b}={lb}")
     ax.set_xticks(range(len(levels_a)), levels_a, fontsize=7)
     ax.set_xlabel(a)
-    ax.set_ylabel(kpi, fontsize=8)
+    ax.set_ylabel(_wrap(kpi, 30), fontsize=8)
+    _axis(ax, "y", kpi)
     ax.legend(fontsize=7)
-    ax.set_title(f"Largest two-way interaction for {kpi}: {a} x {b}", fontsize=9)
+    ax.set_title(_wrap(f"Largest two-way interaction for {kpi}: {a} x {b}", 60), fontsize=9)
     figs.save(fig, "interaction", f"Interaction of {a} and {b} (parallel lines: no interaction)")
 
 
@@ -196,8 +257,9 @@ def _plot_indices(figs: _Figures, tab: pd.DataFrame, kind: str, kpis: list[str])
                 ax.annotate(r["factor"], (r["mu_star"], r["sigma"]), fontsize=7)
             ax.set_xlabel("mu*")
             ax.set_ylabel("sigma")
-        ax.set_title(k, fontsize=9)
+        ax.set_title(_wrap(k, 34), fontsize=9)
         if kind == "sobol":
+            ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
             ax.legend(fontsize=7)
     title = ("Sobol indices: first order (S1) and total (ST), with bootstrap CI" if kind == "sobol"
              else "Morris screening: mu* (importance) against sigma (non-linearity, interactions)")
@@ -218,20 +280,20 @@ def _plot_frontier(figs: _Figures, fr: pd.DataFrame, pop_kpi: str, spend_kpi: st
     xs, ys = list(f["spend_extra"]), list(f["population_gain"])
     if has_base:
         xs, ys = [0.0] + xs, [0.0] + ys
-        ax.plot([0], [0], "s", color="#888", label="baseline")
+        ax.plot([0], [0], "s", color="#888", label="reference")
     ax.plot(xs, ys, "-", color="#c53030", label="frontier")
     if len(fr) <= 30:
         for _, r in fr.iterrows():
             ax.annotate(_short(r["arm"]), (r["spend_extra"], r["population_gain"]), fontsize=6,
                         xytext=(3, 3), textcoords="offset points")
-    from matplotlib.ticker import EngFormatter
-
-    ax.xaxis.set_major_formatter(EngFormatter())
+    _axis(ax, "x", None)
+    _axis(ax, "y", None)
     fr_factors = fr["arm"].iloc[0].split(", ") if len(fr) else []
     if len(fr_factors) > 1 and all("=" in p for p in fr_factors):
         ax.set_title("points: " + "/".join(p.split("=", 1)[0] for p in fr_factors), fontsize=8)
-    ax.set_xlabel(f"{spend_kpi} ({'extra over baseline' if has_base else 'level'}), CNY")
-    ax.set_ylabel(f"{pop_kpi} {'gain' if has_base else 'level'}, persons", fontsize=8)
+    ref = fr["reference"].iloc[0] if "reference" in fr and len(fr) else "baseline"
+    ax.set_xlabel(_wrap(f"{spend_kpi}: extra spend over {ref}, CNY", 60), fontsize=8)
+    ax.set_ylabel(_wrap(f"{pop_kpi}: gain over {ref}, persons", 40), fontsize=8)
     ax.legend(fontsize=7)
     figs.save(fig, "frontier", "Cost-effectiveness: spend against population gain")
 
@@ -250,7 +312,8 @@ def _plot_timeseries(figs: _Figures, runs: pd.DataFrame, kpi: str) -> None:
         m = g.groupby("month")[kpi].mean()
         ax.plot(m.index, m.values, label=arm, lw=1.2)
     ax.set_xlabel("month")
-    ax.set_ylabel(kpi, fontsize=8)
+    ax.set_ylabel(_wrap(kpi, 30), fontsize=8)
+    _axis(ax, "y", kpi)
     ax.legend(fontsize=6)
     figs.save(fig, "timeseries", f"{kpi} over time, mean over replicates per arm")
 
@@ -353,7 +416,7 @@ def write_report(out: str | Path, report_dir: str | Path | None = None) -> Path:
         if manifest["design"]["type"] == "factorial" and tables["arms"]["arm"].nunique() <= MAX_BAR_ARMS:
             _plot_arms(figs, tables["arms"], kpis[:3], conf)
         else:
-            _plot_scatter(figs, summary, factors, kpis[:3])
+            _plot_scatter(figs, display_levels(summary, manifest), factors, kpis[:3])
     if "contrasts" in tables:
         _plot_contrasts(figs, tables["contrasts"], kpis[:2], conf, manifest["baseline"]["name"])
     if "main_effects" in tables:
@@ -365,7 +428,7 @@ def write_report(out: str | Path, report_dir: str | Path | None = None) -> Path:
             _plot_indices(figs, tables[kind], kind, kpis[:4])
     if "frontier" in tables and len(tables["frontier"]):
         _plot_frontier(figs, tables["frontier"], spec["analysis"]["population_kpi"], spec["analysis"]["spend_kpi"],
-                       "contrasts" in tables)
+                       True)
     if spec["outputs"]["granularity"] != "final" and kpis:
         _plot_timeseries(figs, Store(out).read_runs(), kpis[0])
     write_text(_html(manifest, summary, errors, tables, notes, figs), rdir / "index.html")
