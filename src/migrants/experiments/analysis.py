@@ -98,8 +98,10 @@ def factor_levels_column(design: pd.DataFrame, name: str) -> pd.Series:
     quartile bins of a many-valued numeric factor labelled with rounded bounds (``2.1-2.7``)."""
     col = design[name]
     if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col) and col.nunique() > MAX_LEVELS:
-        bins = pd.qcut(col.astype(float), 4, duplicates="drop")
-        names = [f"{iv.left:.3g}-{iv.right:.3g}" for iv in bins.cat.categories]
+        x = col.astype(float)
+        bins = pd.qcut(x, 4, duplicates="drop")
+        span = x.groupby(bins, observed=False).agg(["min", "max"])  # the values in each bin, not qcut's edges
+        names = [f"{lo:.3g}-{hi:.3g}" for lo, hi in zip(span["min"], span["max"])]
         return bins.cat.rename_categories(names)
     values = list(dict.fromkeys(col.sort_values(kind="stable").astype(str)))
     return pd.Categorical(col.astype(str), categories=values, ordered=True)
