@@ -101,3 +101,35 @@ def test_unreadable_scenario_file(tmp_path):
 def test_validate_command():
     r = migrants("validate", "baseline")
     assert r.returncode == 0 and "ok" in r.stdout
+
+
+def test_a_run_never_silently_replaces_an_earlier_one(tmp_path):
+    out = tmp_path / "res"
+    r = migrants("run", "tiny", "--months", "1", "--quiet", "--out", str(out), "--policy", "shenyang_talent_3_0",
+                 "--set", "decisions.beta_income=2.5")
+    assert r.returncode == 0, r.stderr
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["run"] == "tiny+shenyang_talent_3_0"  # named for what it is
+    assert meta["command"][:3] == ["migrants", "run", "tiny"] and meta["overrides"]["decisions.beta_income"] == 2.5
+    before = (out / "city_month.parquet").read_bytes()
+    r = migrants("run", "tiny", "--months", "2", "--quiet", "--out", str(out))
+    assert r.returncode == 2 and "holds an earlier run" in r.stderr and "--force" in r.stderr
+    assert (out / "city_month.parquet").read_bytes() == before
+    r = migrants("run", "tiny", "--months", "2", "--quiet", "--out", str(out), "--force")
+    assert r.returncode == 0 and pd.read_parquet(out / "city_month.parquet")["month"].max() == 2
+    # without --out: results/<run name>, then results/<run name>-2
+    for expect in ("tiny", "tiny-2"):
+        r = migrants("run", "tiny", "--months", "1", "--quiet", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / "results" / expect / "run.json").exists()
+
+
+def test_teaching_presets_run_and_unknown_scenarios_list_what_exists(tmp_path):
+    r = migrants("run", "wage_gap", "--months", "1", "--quiet", "--out", str(tmp_path / "wg"))
+    assert r.returncode == 0, r.stderr
+    r = migrants("run", "no_such_scenario", "--months", "1")
+    assert r.returncode == 2 and "baseline" in r.stderr and "wage_gap" in r.stderr
+    r = migrants("--version")
+    assert r.returncode == 0 and r.stdout.startswith("migrants ")
+    r = migrants("run", "--help")
+    assert "--quiet" in r.stdout and "<bool>" not in r.stdout.replace("--help", "").split("--quiet")[1].split("\n")[0]

@@ -25,10 +25,9 @@ from pathlib import Path
 import yaml
 
 from migrants import MigrationModel
-from migrants.config import CONFIG_DIR, SCENARIO_DIR, load_scenario
+from migrants.config import SCENARIO_DIR, TEACHING_DIR, load_scenario
+from migrants.policy.cards import POLICY_DIR
 
-TEACHING_DIR = CONFIG_DIR / "teaching"
-POLICY_DIR = CONFIG_DIR / "policies"
 LESSONS_FILE = TEACHING_DIR / "lessons.yaml"
 ENV_SCENARIO = "MIGRANTS_VIZ_SCENARIO"
 DEFAULT_PRESET = "baseline"

@@ -21,6 +21,22 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Agent-based simulation of labour migration in Northeast China.")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        v = versions()
+        typer.echo(f"migrants {__version__} (git {(v['git_commit'] or 'unknown')[:10]}; python {v['python']}, "
+                   f"mesa {v['mesa']}, numba {v['numba']})")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", is_eager=True, callback=_version, metavar="",
+                                       help="Show the version and exit.")) -> None:
+    """Agent-based simulation of labour migration in Northeast China."""
+
+
 def fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
@@ -58,11 +74,15 @@ def run(
     scale: Optional[int] = typer.Option(None, "--scale", help="Persons per agent (default: the scenario's)."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a field: --set decisions.beta_income=1.2"),
     policy: Optional[List[str]] = typer.Option(None, "--policy", help="Add a policy card (YAML path or name)."),
-    out: Path = typer.Option(Path("results"), "--out", help="Folder for city_month.parquet, flows.parquet, run.json."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for city_month.parquet, flows.parquet, run.json "
+                                       "(default: results/<run name>, or results/<run name>-2, ... if that holds a run)."),
+    force: bool = typer.Option(False, "--force", metavar="", help="Replace an earlier run in --out."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="numba threads (default: all cores; with "
+                                          "--ensemble --jobs N, one per member)."),
     ensemble: Optional[int] = typer.Option(None, "--ensemble", help="Run K members, each with a parameter set "
                                            "drawn from the calibration's posterior and its own seed."),
     jobs: int = typer.Option(1, "--jobs", help="Ensemble members run in parallel (processes)."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar or summary."),
+    quiet: bool = typer.Option(False, "--quiet", metavar="", help="No progress bar or summary."),
 ):
     """Run one scenario and write its tables."""
     from tqdm import tqdm
@@ -90,9 +110,18 @@ def run(
             ov["scale"] = scale
         if jobs < 1:
             fail(f"--jobs {jobs}: expected a whole number >= 1")
+        if threads is not None and threads < 1:
+            fail(f"--threads {threads}: expected a whole number >= 1")
+        from .config import load_scenario
+
+        name = load_scenario(scenario, ov).name + "".join(f"+{p}" for p in policy or [])
+        out = run_folder(out, name, force)
         if ensemble is not None:
-            _run_ensemble(scenario, ensemble, ov, seed, jobs, out, quiet)
+            _run_ensemble(scenario, ensemble, ov, seed, jobs, out, quiet, threads)
             return
+        from .kernels import set_threads
+
+        set_threads(threads)
         t0 = time.perf_counter()
         model = MigrationModel(scenario=scenario, rng=seed, overrides=ov)
     except ConfigError as e:
@@ -100,8 +129,8 @@ def run(
     cfg = model.config
     n = cfg.months
     if not quiet:
-        typer.echo(f"migrants: scenario {cfg.name}, {model.C} cities, scale {model.scale} persons/agent, "
-                   f"{model.people.n:,} agents, {n} months from {cfg.start}, seed {cfg.seed}", err=True)
+        typer.echo(f"migrants: {name}, {model.C} cities, scale {model.scale} persons/agent, "
+                   f"{model.people.n:,} agents, {n} months from {cfg.start}, seed {cfg.seed} -> {out}", err=True)
     with tqdm(total=n, unit="month", disable=quiet, file=sys.stderr, dynamic_ncols=True) as bar:
         def progress(i, total):
             bar.set_postfix_str(model.date)
@@ -111,6 +140,7 @@ def run(
     wall = time.perf_counter() - t0
     cm, fl = model.city_frame(), model.flows_frame()
     meta = {
+        "run": name, "command": ["migrants", *sys.argv[1:]], "overrides": ov,
         "scenario": cfg.name, "config": cfg.model_dump(mode="json"), "seed": cfg.seed, "scale": model.scale,
         "months": n, "start": cfg.start, "end": model.date, "versions": versions(),
         "timings": {"wall_s": wall, **model.timings}, "agents_end": int(model.people.n),
@@ -124,11 +154,32 @@ def run(
         write_parquet(extra(), out / "policy_month.parquet")
     write_json(meta, out / "run.json")
     if not quiet:
-        typer.echo(format_summary(cm, f"Scenario {cfg.name}: {cfg.start} to {model.date}", model.cities))
+        typer.echo(format_summary(cm, f"Run {name}: {cfg.start} to {model.date}", model.cities))
         typer.echo(f"wrote {out}/city_month.parquet, flows.parquet, run.json  ({wall:.1f} s)")
 
 
-def _run_ensemble(scenario, k, ov, seed, jobs, out, quiet) -> None:
+def run_folder(out: Path | None, name: str, force: bool) -> Path:
+    """Where a run writes: ``out``, refused if it holds an earlier run (unless ``force``); by
+    default ``results/<name>``, or the first of ``results/<name>-2``, ``-3``, ... that holds none."""
+    def taken(folder: Path) -> bool:
+        return (folder / "run.json").exists() or (folder / "city_month.parquet").exists()
+
+    if out is not None:
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"--out {out}: is a file; expected a folder")
+        if taken(out) and not force:
+            raise ConfigError(f"--out {out}: holds an earlier run (run.json); use --force to replace it, "
+                              "or another --out")
+        return out
+    base = Path("results") / name.replace("/", "_")
+    folder, k = base, 1
+    while taken(folder) and not force:
+        k += 1
+        folder = base.with_name(f"{base.name}-{k}")
+    return folder
+
+
+def _run_ensemble(scenario, k, ov, seed, jobs, out, quiet, threads=None) -> None:
     """``run --ensemble K``: the members' mean as city_month/flows, every member beside it."""
     from tqdm import tqdm
 
@@ -146,7 +197,8 @@ def _run_ensemble(scenario, k, ov, seed, jobs, out, quiet) -> None:
                    f"{cfg.months} months from {cfg.start}, scale {cfg.scale}, seeds {cfg.seed if seed is None else seed}+k",
                    err=True)
     with tqdm(total=k, unit="member", disable=quiet, file=sys.stderr) as bar:
-        draws, cms, fls = ens.run_ensemble(scenario, k, ov, seed, jobs, progress=lambda i, n: bar.update(1))
+        draws, cms, fls = ens.run_ensemble(scenario, k, ov, seed, jobs, progress=lambda i, n: bar.update(1),
+                                           threads=threads)
     keys_cm = ["month", "date", "city", "province"]
     mean_cm = ens.member_mean(cms, keys_cm)
     mean_fl = ens.member_mean(fls, [c for c in next(iter(fls.values())).columns if c != "movers"])
@@ -206,7 +258,7 @@ def backtest(
                                                "folder (fit.json best_run) instead of the scenario's values."),
     holdout: Optional[str] = typer.Option(None, "--holdout", help="Report this province's errors apart; needs "
                                           "--calibration of a calibration run with --holdout PROVINCE."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar or summary."),
+    quiet: bool = typer.Option(False, "--quiet", metavar="", help="No progress bar or summary."),
 ):
     """Run the history and set every simulated figure against the record, beside naive forecasts."""
     from tqdm import tqdm
@@ -265,9 +317,9 @@ def calibrate(
     backend: str = typer.Option("loky", "--backend", help="loky (local processes), dask or ray."),
     address: Optional[str] = typer.Option(None, "--address", help="Dask scheduler tcp://HOST:PORT."),
     out: Optional[Path] = typer.Option(None, "--out", help="Result folder (default results/<spec name>)."),
-    resume: bool = typer.Option(False, "--resume", help="Finish an interrupted calibration in --out."),
+    resume: bool = typer.Option(False, "--resume", metavar="", help="Finish an interrupted calibration in --out."),
     holdout: Optional[str] = typer.Option(None, "--holdout", help="Leave this province's targets out of the fit."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    quiet: bool = typer.Option(False, "--quiet", metavar="", help="No progress bars."),
 ):
     """Fit the spec's free parameters to its targets (history matching with GP emulators)."""
     from .calibration import calibrate as run_calibration, load_spec

@@ -376,7 +376,7 @@ def register(app) -> None:
                                          "of the policy's targets, the metro area and all cities; the file has all."),
         threads: Optional[int] = typer.Option(None, "--threads", help="numba threads per run (default: 1 per run "
                                               "when --jobs > 1, else all cores)."),
-        quiet: bool = typer.Option(False, "--quiet", help="No progress or table."),
+        quiet: bool = typer.Option(False, "--quiet", metavar="", help="No progress or table."),
     ):
         """Compare a policy with a base: differences per city, province and metro area, with 95% CIs."""
         import sys

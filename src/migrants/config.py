@@ -191,12 +191,24 @@ class Scenario(_Strict):
         return p if p.is_absolute() else CONFIG_DIR / p
 
 
+TEACHING_DIR = CONFIG_DIR / "teaching"
+
+
 def scenario_path(name_or_path: str | Path) -> Path:
-    """A scenario given as a path, or as the name of a file in ``configs/scenarios``."""
+    """A scenario given as a path, or as the name of a file in ``configs/scenarios``, or of a
+    teaching preset in ``configs/teaching`` (as ``migrants viz`` finds them)."""
     p = Path(name_or_path)
     if p.suffix in (".yaml", ".yml") or p.exists():
         return p
-    return SCENARIO_DIR / f"{name_or_path}.yaml"
+    named = SCENARIO_DIR / f"{name_or_path}.yaml"
+    teaching = TEACHING_DIR / f"{name_or_path}.yaml"
+    return teaching if not named.exists() and teaching.exists() and p.name != "lessons" else named
+
+
+def available_scenarios() -> list[str]:
+    """Names a scenario can be given by: configs/scenarios, then the teaching presets."""
+    names = [q.stem for q in sorted(SCENARIO_DIR.glob("*.yaml"))]
+    return names + [q.stem for q in sorted(TEACHING_DIR.glob("*.yaml")) if q.stem != "lessons" and q.stem not in names]
 
 
 def read_yaml(path: Path, what: str = "file") -> dict:
@@ -228,7 +240,8 @@ def read_scenario_dict(path: Path, seen: tuple = ()) -> dict:
     """A scenario file as a dict, with ``extends: NAME`` resolved (the named scenario below this one)."""
     path = Path(path)
     if not path.exists():
-        raise ConfigError(f"scenario {path}: no such file")
+        raise ConfigError(f"scenario {path}: no such file; expected a YAML path or one of "
+                          f"{', '.join(available_scenarios())}")
     data = read_yaml(path, "scenario")
     parent = data.pop("extends", None)
     if parent is None:

@@ -119,12 +119,13 @@ def member_seeds(seed: int, k: int) -> list[int]:
 
 
 def run_ensemble(scenario: str, k: int, overrides: dict | None = None, seed: int | None = None,
-                 jobs: int = 1, posterior: pd.DataFrame | None = None, progress=None):
+                 jobs: int = 1, posterior: pd.DataFrame | None = None, progress=None, threads: int | None = None):
     """Run K members of ``scenario``: member i with posterior draw i and seed ``seed + i``.
 
     ``overrides`` apply to every member, after the draw (so ``--set`` wins over the
     posterior).  The draws are taken with the ensemble seed (the scenario's seed by
-    default).  Returns (draws frame, {draw: city_month}, {draw: flows}), whatever ``jobs``.
+    default).  ``threads``: numba threads per member (default: one each when ``jobs`` > 1).
+    Returns (draws frame, {draw: city_month}, {draw: flows}), whatever ``jobs``.
     """
     from .config import load_scenario
     from .experiments.backends import open_backend
@@ -138,7 +139,7 @@ def run_ensemble(scenario: str, k: int, overrides: dict | None = None, seed: int
     for i in range(k):
         member_ov = {**draw_overrides(draws, i), **ov}
         load_scenario(scenario, member_ov)  # a draw outside the schema fails here, before any run
-        args.append((scenario, i, seeds[i], member_ov, default_threads(jobs)))
+        args.append((scenario, i, seeds[i], member_ov, threads or default_threads(jobs)))
     draws.insert(1, "seed", np.array(seeds, np.int64))
     cms, fls = {}, {}
     with open_backend("loky", jobs) as imap:

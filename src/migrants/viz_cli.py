@@ -65,8 +65,8 @@ def register(app: typer.Typer) -> None:
             None, help="Scenario or teaching preset to open with (name or YAML path); default: baseline."),
         host: str = typer.Option("localhost", "--host", help="Address to serve on."),
         port: int = typer.Option(8765, "--port", help="Port to serve on."),
-        open_browser: bool = typer.Option(False, "--open/--no-open", help="Open a browser tab."),
-        dev: bool = typer.Option(False, "--dev", help="Reload the page when viz/ files change (development)."),
+        open_browser: bool = typer.Option(False, "--open/--no-open", metavar="", help="Open a browser tab."),
+        dev: bool = typer.Option(False, "--dev", metavar="", help="Reload the page when viz/ files change (development)."),
     ):
         """Serve the browser page: watch and steer one run (Solara, Mesa's SolaraViz)."""
         try:

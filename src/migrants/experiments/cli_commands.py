@@ -29,10 +29,10 @@ def sweep(
     address: Optional[str] = typer.Option(None, "--address", help="Dask scheduler tcp://HOST:PORT (or Ray address); "
                                           "none: a local cluster."),
     out: Optional[Path] = typer.Option(None, "--out", help="Result folder (default results/<spec name>)."),
-    resume: bool = typer.Option(False, "--resume", help="Finish an interrupted sweep in --out (same spec only)."),
+    resume: bool = typer.Option(False, "--resume", metavar="", help="Finish an interrupted sweep in --out (same spec only)."),
     threads_per_run: Optional[int] = typer.Option(None, "--threads-per-run",
                                                   help="numba threads in each run (default: cores / jobs)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or messages."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", metavar="", help="No progress bar or messages."),
 ):
     """Run every design point of a sweep spec with its replicates, in parallel, resumably."""
     from .backends import BACKENDS
