@@ -133,3 +133,19 @@ def test_teaching_presets_run_and_unknown_scenarios_list_what_exists(tmp_path):
     assert r.returncode == 0 and r.stdout.startswith("migrants ")
     r = migrants("run", "--help")
     assert "--quiet" in r.stdout and "<bool>" not in r.stdout.replace("--help", "").split("--quiet")[1].split("\n")[0]
+
+
+def test_an_overridden_parameter_says_so_and_a_value_may_be_written_alone(tmp_path):
+    from migrants.config import load_scenario
+
+    p = load_scenario("tiny", {"decisions.beta_income": 2.5}).decisions.beta_income
+    assert p.value == 2.5 and p.basis == "override" and "decisions.beta_income=2.5" in p.source
+    assert "calibrated" in p.source  # what it was
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: tiny\nname: child\ndecisions:\n  beta_income: 3.0\n")
+    q = load_scenario(child).decisions.beta_income
+    assert q.value == 3.0 and q.basis == "override"
+    r = migrants("run", str(child), "--months", "1", "--quiet", "--out", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    meta = json.loads((tmp_path / "o" / "run.json").read_text())
+    assert meta["config"]["decisions"]["beta_income"]["basis"] == "override"

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 
@@ -54,11 +54,24 @@ class _Strict(BaseModel):
 
 
 class Param(_Strict):
-    """A number with its provenance."""
+    """A number with its provenance.
+
+    ``basis: override`` marks a value set over the scenario's own (``--set``, a card's or a
+    sweep's override, a scenario that extends another and writes the value alone): its
+    ``source`` then says what set it and what it was.  A bare number where a Param is
+    expected is read as ``{value: x, basis: assumption}`` with a source saying so.
+    """
 
     value: float
-    basis: Literal["data", "literature", "calibrated", "assumption"]
+    basis: Literal["data", "literature", "calibrated", "assumption", "override"]
     source: str = Field(min_length=3)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_number(cls, data):
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            return {"value": data, "basis": "assumption", "source": "value given alone, without a source"}
+        return data
 
 
 class DataFiles(_Strict):
@@ -232,7 +245,13 @@ def deep_merge(base: dict, over: dict) -> dict:
     """``over`` on top of ``base``: mappings merge key by key, anything else replaces."""
     out = dict(base)
     for k, v in over.items():
-        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        elif isinstance(out.get(k), dict) and "value" in out[k] and isinstance(v, (int, float)) \
+                and not isinstance(v, bool):  # a parameter's value written alone over the parent's
+            out[k] = overridden(out[k], v, f"`{k}: {v}` in the extending scenario")
+        else:
+            out[k] = v
     return out
 
 
@@ -275,9 +294,17 @@ def _set_path(data: dict, path: str, value: Any, origin: str) -> None:
             + (f" (fields of `{'.'.join(keys[:-1]) or '<top>'}`: {', '.join(sorted(node))})" if isinstance(node, dict) else "")
         )
     if isinstance(node[last], dict) and "value" in node[last] and not isinstance(value, dict):
-        node[last] = {**node[last], "value": value}
+        node[last] = overridden(node[last], value, origin)
     else:
         node[last] = value
+
+
+def overridden(param: dict, value: Any, origin: str) -> dict:
+    """A Param dict with a new value set by ``origin``: basis ``override``, the old value in its source."""
+    if param.get("value") == value:
+        return param
+    was = f"{param.get('value')!r} ({param.get('basis')}: {str(param.get('source', ''))[:120]})"
+    return {**param, "value": value, "basis": "override", "source": f"{origin}; before: {was}"}
 
 
 def apply_overrides(data: dict, overrides: dict | None, build, origin: str, prefix: str):
