@@ -149,3 +149,14 @@ def test_an_overridden_parameter_says_so_and_a_value_may_be_written_alone(tmp_pa
     assert r.returncode == 0, r.stderr
     meta = json.loads((tmp_path / "o" / "run.json").read_text())
     assert meta["config"]["decisions"]["beta_income"]["basis"] == "override"
+
+
+def test_a_card_for_cities_not_simulated_warns(tmp_path):
+    r = migrants("run", "tiny", "--months", "1", "--quiet", "--out", str(tmp_path / "o"),
+                 "--policy", "shijiazhuang_zero_threshold_2019")
+    assert r.returncode == 0, r.stderr
+    assert "warning: policy card shijiazhuang_zero_threshold_2019" in r.stderr and "does nothing" in r.stderr
+    meta = json.loads((tmp_path / "o" / "run.json").read_text())
+    assert len(meta["warnings"]) == 1
+    r = migrants("run", "tiny", "--months", "1", "--quiet", "--out", str(tmp_path / "p"))
+    assert "warning" not in r.stderr  # tiny names only the cards that act in its cities

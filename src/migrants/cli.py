@@ -128,6 +128,8 @@ def run(
         fail(str(e))
     cfg = model.config
     n = cfg.months
+    for w in model.policy.warnings:
+        typer.echo(f"warning: {w}", err=True)
     if not quiet:
         typer.echo(f"migrants: {name}, {model.C} cities, scale {model.scale} persons/agent, "
                    f"{model.people.n:,} agents, {n} months from {cfg.start}, seed {cfg.seed} -> {out}", err=True)
@@ -144,7 +146,7 @@ def run(
         "scenario": cfg.name, "config": cfg.model_dump(mode="json"), "seed": cfg.seed, "scale": model.scale,
         "months": n, "start": cfg.start, "end": model.date, "versions": versions(),
         "timings": {"wall_s": wall, **model.timings}, "agents_end": int(model.people.n),
-        "policy_totals": getattr(model, "policy_totals", lambda: {})(),
+        "policy_totals": getattr(model, "policy_totals", lambda: {})(), "warnings": list(model.policy.warnings),
     }
     out.mkdir(parents=True, exist_ok=True)
     write_parquet(cm, out / "city_month.parquet")

@@ -67,6 +67,7 @@ class PolicyEngine:
         self.base_childcare = model.childcare.copy()
         self.base_min_wage = model.statutory_min_wage  # the record's minimum wage (the model updates it)
         self.levers: list = []
+        self.warnings: list[str] = []  # said to the user by `migrants run` and kept in run.json
         self.records: list[dict] = []
         self.home_candidates = None
         self._city_before = None
@@ -79,6 +80,9 @@ class PolicyEngine:
         self.all_cities = cities_mod.load_cities(cfg.resolve(cfg.data.cities))
         for idx, card in enumerate(self.cards):
             self.levers.append(LEVER_CLASSES[card.lever](self, card, idx, self.cards))
+            if not self.levers[-1].target.any():
+                self.warnings.append(f"policy card {card.name}: its target {card.target!r} has no city this "
+                                     f"scenario simulates ({', '.join(model.cities['name_en'])}): it does nothing")
         of = lambda cls: [lv for lv in self.levers if isinstance(lv, cls)]  # noqa: E731
         self.talent, self.platform, self.hukou = of(TalentLever), of(PlatformLever), of(HukouLever)
         self.family, self.jobs = of(FamilyLever), of(JobsLever)
