@@ -74,12 +74,33 @@ def test_viz_serves_the_page(tmp_path):
             time.sleep(0.3)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as r:
             assert r.status == 200 and b"solara" in r.read().lower()
+        # a second page on the same port says so at once, instead of failing 12 s later
+        again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+        assert again.returncode == 2 and "already in use" in again.stderr
+        # SIGTERM to `migrants viz` alone (not its group) stops the server it started: the port is free again
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 20
+        while True:
+            with socket.socket() as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as a server binds
+                try:
+                    probe.bind(("127.0.0.1", port))
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline, "the solara server outlived `migrants viz`"
+            time.sleep(0.3)
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # nothing of the group may be left
+        except ProcessLookupError:
+            pass
         log.close()
     assert "serving wage_gap on http://127.0.0.1" in (tmp_path / "viz.log").read_text(errors="replace")

@@ -25,7 +25,6 @@ from .errors import ConfigError
 
 ENV_SCENARIO = "MIGRANTS_VIZ_SCENARIO"
 APP = Path(__file__).resolve().parents[2] / "viz" / "app.py"
-TEACHING_DIR = Path(__file__).resolve().parents[2] / "configs" / "teaching"
 
 
 def resolve_scenario(scenario: str | None) -> str | None:
@@ -33,7 +32,7 @@ def resolve_scenario(scenario: str | None) -> str | None:
 
     Raises ConfigError for a scenario that does not load.
     """
-    from .config import SCENARIO_DIR, load_scenario, scenario_path
+    from .config import available_scenarios, load_scenario, scenario_path
 
     if scenario is None:
         return None
@@ -41,16 +40,24 @@ def resolve_scenario(scenario: str | None) -> str | None:
     if p.suffix in (".yaml", ".yml") or p.exists():
         load_scenario(p)
         return str(p.resolve())
-    if (SCENARIO_DIR / f"{scenario}.yaml").exists():
+    if scenario_path(scenario).exists():  # a scenario or a teaching preset of that name
         load_scenario(scenario_path(scenario))
         return scenario
-    if (TEACHING_DIR / f"{scenario}.yaml").exists():
-        load_scenario(TEACHING_DIR / f"{scenario}.yaml")
-        return scenario
-    names = sorted(q.stem for q in SCENARIO_DIR.glob("*.yaml")) + sorted(
-        q.stem for q in TEACHING_DIR.glob("*.yaml") if q.stem != "lessons")
     raise ConfigError(f"scenario {scenario!r}: no such file, and no scenario or teaching preset of that name "
-                      f"(known: {', '.join(names)})")
+                      f"(known: {', '.join(available_scenarios())})")
+
+
+def port_free(host: str, port: int) -> bool:
+    """Can a server bind ``host:port`` now (no other page, or other program, serving there)?"""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: old connections do not count
+        try:
+            sock.bind((host if host != "localhost" else "127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def solara_command() -> list[str]:
@@ -77,6 +84,10 @@ def register(app: typer.Typer) -> None:
         if not (1 <= port <= 65535):
             typer.echo(f"error: --port {port}: expected a port number from 1 to 65535", err=True)
             raise typer.Exit(2)
+        if not port_free(host, port):
+            typer.echo(f"error: --port {port}: {host}:{port} is already in use (another `migrants viz`, or another "
+                       "program); stop it or choose another --port", err=True)
+            raise typer.Exit(2)
         if not APP.exists():
             typer.echo(f"error: the page {APP} is missing (is this a full checkout of the project?)", err=True)
             raise typer.Exit(2)
@@ -93,14 +104,20 @@ def register(app: typer.Typer) -> None:
             cmd.append("--production")
         typer.echo(f"migrants viz: serving {resolved or 'baseline'} on http://{host}:{port}/  (Ctrl+C stops)", err=True)
         proc = subprocess.Popen(cmd, env=env)
+
+        def stop(signum, _frame):  # SIGTERM or SIGHUP to this command stops the server it started
+            raise KeyboardInterrupt
+
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, stop)
         try:
             code = proc.wait()
         except KeyboardInterrupt:
             proc.send_signal(signal.SIGINT)
             try:
-                code = proc.wait(timeout=10)
+                proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-                code = proc.wait()
+                proc.wait()
             code = 0
         raise typer.Exit(code)
