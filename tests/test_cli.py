@@ -45,6 +45,8 @@ BAD = [
     (["run", "tiny", "--set", "cities=[Shenyang, Atlantis]"], "Atlantis"),
     (["run", "tiny", "--set", "nonsense"], "path=value"),
     (["run", "tiny", "--set", "start=2020-13"], "start"),
+    (["run", "tiny", "--set", "labour.separation_rate_month=1.5"], "from 0 to 1"),
+    (["run", "tiny", "--set", "decisions.beta_income=.nan"], "finite"),
 ]
 
 

@@ -14,6 +14,7 @@ dotted field path, the bad value and what was expected.
 from __future__ import annotations
 
 import copy
+import math
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -356,11 +357,28 @@ def format_validation_error(err: ValidationError, origin: str) -> str:
     return f"{origin}: " + "; ".join(parts)
 
 
+#: name endings of parameters that are probabilities or shares (a month's hazard, a rate, a share): 0 to 1
+UNIT_INTERVAL = ("_month", "_share", "_rate", "_probability")
+
+
+def check_params(cfg: "Scenario", origin: str) -> None:
+    """Every parameter finite; probabilities and shares (``UNIT_INTERVAL``) from 0 to 1."""
+    for path, prm in iter_params(cfg):
+        v = prm.value
+        name = path.rsplit(".", 1)[-1]
+        if not math.isfinite(v):
+            raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected a finite number")
+        if (name.endswith(UNIT_INTERVAL) or "_share_" in name) and not 0.0 <= v <= 1.0:
+            raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected a probability or share from 0 to 1")
+
+
 def build_scenario(data: dict, origin: str) -> Scenario:
     try:
-        return Scenario.model_validate(data)
+        cfg = Scenario.model_validate(data)
     except ValidationError as e:
         raise ConfigError(format_validation_error(e, origin)) from None
+    check_params(cfg, origin)
+    return cfg
 
 
 def load_scenario(
