@@ -162,3 +162,13 @@ def test_a_card_for_cities_not_simulated_warns(tmp_path):
     assert len(meta["warnings"]) == 1
     r = migrants("run", "tiny", "--months", "1", "--quiet", "--out", str(tmp_path / "p"))
     assert "warning" not in r.stderr  # tiny names only the cards that act in its cities
+
+
+def test_a_first_run_says_it_compiles(tmp_path):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cold"))
+    r = subprocess.run([sys.executable, "-m", "migrants.cli", "run", "tiny", "--months", "1", "--scale", "20000",
+                        "--out", str(tmp_path / "a")], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert r.returncode == 0 and "compiling the model's numerical kernels" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "migrants.cli", "run", "tiny", "--months", "1", "--scale", "20000",
+                        "--out", str(tmp_path / "b")], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert r.returncode == 0 and "compiling" not in r.stderr  # cached now

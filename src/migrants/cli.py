@@ -119,9 +119,12 @@ def run(
         if ensemble is not None:
             _run_ensemble(scenario, ensemble, ov, seed, jobs, out, quiet, threads)
             return
-        from .kernels import set_threads
+        from .kernels import compiled_before, set_threads
 
         set_threads(threads)
+        if not quiet and not compiled_before():
+            typer.echo("migrants: compiling the model's numerical kernels (numba; once after set-up, about 30 s; "
+                       "cached for later runs)", err=True)
         t0 = time.perf_counter()
         model = MigrationModel(scenario=scenario, rng=seed, overrides=ov)
     except ConfigError as e:

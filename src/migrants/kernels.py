@@ -5,6 +5,8 @@ per-chunk partial counts in chunk order, and fill selections chunk by chunk,
 so every result is the same whatever the number of threads.
 """
 
+from pathlib import Path
+
 import numpy as np
 from numba import njit
 
@@ -19,6 +21,24 @@ def default_threads(jobs: int, backend: str = "loky") -> int | None:
     and one thread per run is the fastest way to use the cores for many runs.
     """
     return 1 if backend != "loky" or jobs > 1 else None
+
+
+def compiled_before() -> bool:
+    """Has numba compiled and cached the model's kernels in an earlier process?
+
+    numba keeps an index file (``<module>.<function>-<line>.py<ver>.nbi``) per ``cache=True``
+    function in the module's ``__pycache__`` (or ``NUMBA_CACHE_DIR``); the monthly census kernel
+    (``metrics.census``) is compiled by every run, so its index tells a first run after set-up,
+    which compiles for tens of seconds (``migrants run`` says so), from the others.
+    """
+    import sys
+
+    import numba
+
+    here = Path(__file__).resolve().parent
+    cache = Path(numba.config.CACHE_DIR) if numba.config.CACHE_DIR else here / "__pycache__"
+    tag = f"py{sys.version_info.major}{sys.version_info.minor}"
+    return any(cache.glob(f"metrics.census-*.{tag}.nbi"))
 
 
 def set_threads(n: int | None) -> None:
