@@ -35,10 +35,10 @@ def compiled_before() -> bool:
 
     import numba
 
-    here = Path(__file__).resolve().parent
-    cache = Path(numba.config.CACHE_DIR) if numba.config.CACHE_DIR else here / "__pycache__"
     tag = f"py{sys.version_info.major}{sys.version_info.minor}"
-    return any(cache.glob(f"metrics.census-*.{tag}.nbi"))
+    if numba.config.CACHE_DIR:  # numba mirrors the source folders under it
+        return any(Path(numba.config.CACHE_DIR).rglob(f"metrics.census-*.{tag}.nbi"))
+    return any((Path(__file__).resolve().parent / "__pycache__").glob(f"metrics.census-*.{tag}.nbi"))
 
 
 def set_threads(n: int | None) -> None:
