@@ -17,7 +17,7 @@ import typer
 
 from .errors import ConfigError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Agent-based simulation of labour migration in Northeast China.")
 
 
