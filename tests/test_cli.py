@@ -172,3 +172,21 @@ def test_a_first_run_says_it_compiles(tmp_path):
     r = subprocess.run([sys.executable, "-m", "migrants.cli", "run", "tiny", "--months", "1", "--scale", "20000",
                         "--out", str(tmp_path / "b")], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
     assert r.returncode == 0 and "compiling" not in r.stderr  # cached now
+
+
+def test_a_runs_files_are_written_as_one_unit(tmp_path):
+    from migrants.io import write_folder
+
+    out = tmp_path / "run"
+    write_folder(out, {"run.json": {"seed": 1}, "city_month.parquet": pd.DataFrame({"a": [1]})})
+    bad = pd.DataFrame({"x": [1, "two", 3.0]})  # mixed types: pyarrow refuses it
+    with pytest.raises(Exception):
+        write_folder(out, {"run.json": {"seed": 2}, "city_month.parquet": pd.DataFrame({"a": [2]}),
+                           "flows.parquet": bad})
+    assert json.loads((out / "run.json").read_text()) == {"seed": 1}  # the earlier run, whole
+    assert pd.read_parquet(out / "city_month.parquet")["a"].tolist() == [1]
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging folder left behind
+    write_folder(out, {"run.json": {"seed": 3}})
+    assert [p.name for p in out.iterdir()] == ["run.json"]  # replaced as a unit, nothing of the old mixed in
+    r = migrants("run", "tiny", "--months", "1", "--out", str(out / "run.json" / "x"))
+    assert r.returncode == 2 and "--out" in r.stderr

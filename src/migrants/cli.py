@@ -6,6 +6,7 @@ exit code 2, without a traceback, and leaves nothing half-written.
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -87,7 +88,7 @@ def run(
     """Run one scenario and write its tables."""
     from tqdm import tqdm
 
-    from .io import write_json, write_parquet
+    from .io import write_folder
     from .model import MigrationModel
     from .summary import format_summary
 
@@ -151,13 +152,8 @@ def run(
         "timings": {"wall_s": wall, **model.timings}, "agents_end": int(model.people.n),
         "policy_totals": getattr(model, "policy_totals", lambda: {})(), "warnings": list(model.policy.warnings),
     }
-    out.mkdir(parents=True, exist_ok=True)
-    write_parquet(cm, out / "city_month.parquet")
-    write_parquet(fl, out / "flows.parquet")
-    extra = getattr(model, "policy_frame", None)
-    if extra is not None:
-        write_parquet(extra(), out / "policy_month.parquet")
-    write_json(meta, out / "run.json")
+    write_folder(out, {"city_month.parquet": cm, "flows.parquet": fl, "policy_month.parquet": model.policy_frame(),
+                       "run.json": meta})  # one unit: the whole run or the earlier one, never a mix
     if not quiet:
         typer.echo(format_summary(cm, f"Run {name}: {cfg.start} to {model.date}", model.cities))
         typer.echo(f"wrote {out}/city_month.parquet, flows.parquet, run.json  ({wall:.1f} s)")
@@ -172,6 +168,9 @@ def run_folder(out: Path | None, name: str, force: bool) -> Path:
     if out is not None:
         if out.exists() and not out.is_dir():
             raise ConfigError(f"--out {out}: is a file; expected a folder")
+        ancestor = next(p for p in [out, *out.parents] if p.exists())
+        if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+            raise ConfigError(f"--out {out}: {ancestor} cannot be written to; expected a folder you can write in")
         if taken(out) and not force:
             raise ConfigError(f"--out {out}: holds an earlier run (run.json); use --force to replace it, "
                               "or another --out")
@@ -190,7 +189,7 @@ def _run_ensemble(scenario, k, ov, seed, jobs, out, quiet, threads=None) -> None
 
     from . import ensemble as ens
     from .config import load_scenario
-    from .io import write_json, write_parquet
+    from .io import write_folder
     from .summary import format_summary
 
     if k < 1:
@@ -216,13 +215,9 @@ def _run_ensemble(scenario, k, ov, seed, jobs, out, quiet, threads=None) -> None
                          "rule": "member k: posterior draw k (systematic resampling by weight, seeded by the "
                                  "ensemble seed) and seed + k; city_month/flows are the members' means; "
                                  "intervals are the central 90% of the members"}}
-    out.mkdir(parents=True, exist_ok=True)
-    write_parquet(mean_cm, out / "city_month.parquet")
-    write_parquet(mean_fl, out / "flows.parquet")
-    write_parquet(ens.stack(cms, draws), out / "ensemble_city_month.parquet")
-    write_parquet(draws, out / "ensemble_draws.parquet")
-    write_parquet(table, out / "ensemble_summary.parquet")
-    write_json(meta, out / "run.json")
+    write_folder(out, {"city_month.parquet": mean_cm, "flows.parquet": mean_fl,
+                       "ensemble_city_month.parquet": ens.stack(cms, draws), "ensemble_draws.parquet": draws,
+                       "ensemble_summary.parquet": table, "run.json": meta})
     if not quiet:
         from .cities import scenario_cities
 

@@ -53,3 +53,37 @@ def write_text(text: str, path: Path) -> Path:
         Path(tmp).write_text(text, encoding="utf-8")
 
     return _atomic(path, w)
+
+
+def write_folder(out: Path, files: dict) -> Path:
+    """Write a run's files as one unit: all of them into a hidden sibling folder, then that
+    folder into place with one rename (an earlier folder at ``out`` is moved aside first and
+    removed after), so ``out`` holds either the earlier run or the whole new one, never a mix.
+
+    files : {name: DataFrame (parquet), dict/list (JSON) or str (text)}.
+    """
+    import shutil
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        for name, obj in files.items():
+            if isinstance(obj, pd.DataFrame):
+                write_parquet(obj, stage / name)
+            elif isinstance(obj, str):
+                write_text(obj, stage / name)
+            else:
+                write_json(obj, stage / name)
+        os.chmod(stage, 0o777 & ~_umask())
+        old = None
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+        os.replace(stage, out)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return out
