@@ -147,6 +147,34 @@ def test_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
     pd.testing.assert_frame_equal(read_summary(out), s)
 
 
+def test_resume_repairs_a_damaged_sweep_folder(reference_sweep, tmp_path):
+    """A truncated run file, a run file without rows and an unreadable errors.parquet do not
+    count as done: --resume moves them to damaged/, runs those runs again, and ends where an
+    uninterrupted sweep ends."""
+    out = tmp_path / "damaged"
+    shutil.copytree(reference_sweep, out)
+    (out / "runs" / "p0001-r00.parquet").write_bytes(b"PAR1 cut short")
+    empty = pd.read_parquet(out / "runs" / "p0002-r01.parquet").iloc[0:0]
+    empty.to_parquet(out / "runs" / "p0002-r01.parquet", index=False)
+    (out / "errors.parquet").write_bytes(b"not parquet")
+    res = run_sweep(TINY, out, resume=True, progress=False, echo=None)
+    assert res.ran == 2 and res.failed == 0 and res.finished == 10
+    assert sorted(p.name for p in (out / "damaged").iterdir()) == ["errors.parquet", "p0001-r00.parquet",
+                                                                   "p0002-r01.parquet"]
+    assert len(res.warnings) == 3 and all("moved to damaged/" in w for w in res.warnings)
+    assert_same_results(reference_sweep, out)
+    # a manifest that is not one, and runs/ replaced by a file, are refused with a message
+    (out / "manifest.json").write_text("[]")
+    r = runner.invoke(app, ["sweep", str(TINY), "--out", str(out), "--resume"])
+    assert r.exit_code == 2 and "not a sweep manifest" in r.stderr and "Traceback" not in r.output
+    other = tmp_path / "runsfile"
+    shutil.copytree(reference_sweep, other)
+    shutil.rmtree(other / "runs")
+    (other / "runs").write_text("oops")
+    r = runner.invoke(app, ["sweep", str(TINY), "--out", str(other), "--resume"])
+    assert r.exit_code == 2 and "`runs` is a file" in r.stderr
+
+
 def test_resume_refuses_another_spec(reference_sweep, tmp_path):
     out = tmp_path / "copy"
     shutil.copytree(reference_sweep, out)

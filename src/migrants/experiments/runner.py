@@ -78,6 +78,10 @@ def run_sweep(spec: Spec | str | Path | dict, out: str | Path | None = None, *, 
 
     with open_backend(backend, jobs, address) as imap:  # a backend that cannot start leaves OUT untouched
         store.start(manifest)
+        moved = store.quarantine(plan.kpi_columns)
+        for w in moved:
+            echo(f"warning: {w}")
+        warnings = [*warnings, *moved]
         planned = [r.run_id for r in plan.runs]
         done = store.done_ids() & set(planned)
         store.load_errors(set(planned))

@@ -48,9 +48,13 @@ class Store:
         if not self.manifest_path.exists():
             return None
         try:
-            return json.loads(self.manifest_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as e:
+            m = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ConfigError(f"{self.manifest_path}: cannot be read ({e}); remove the folder or choose another --out") from None
+        if not isinstance(m, dict) or "spec_hash" not in m or not isinstance(m.get("runs"), list):
+            raise ConfigError(f"{self.manifest_path}: holds {str(m)[:60]!r}, not a sweep manifest (expected the spec, "
+                              "its hash and the run plan); remove the folder or choose another --out")
+        return m
 
     def check(self, manifest: dict, resume: bool) -> tuple[dict, list[str]]:
         """Check ``OUT`` against this sweep; nothing is written.
@@ -88,6 +92,9 @@ class Store:
 
     def start(self, manifest: dict) -> None:
         """Create the folders, remove temp files of a killed write, write the manifest."""
+        if self.runs_dir.exists() and not self.runs_dir.is_dir():
+            raise ConfigError(f"--out {self.out}: `runs` is a file, not the folder of run results; "
+                              "remove it (its runs are lost) or choose another --out")
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         for tmp in self.out.glob(".*.tmp"):  # left by a killed write
             tmp.unlink(missing_ok=True)
@@ -103,6 +110,40 @@ class Store:
     # ------------------------------------------------------------ runs
     def run_path(self, run_id: str) -> Path:
         return self.runs_dir / f"{run_id}.parquet"
+
+    def quarantine(self, kpi_columns: list[str]) -> list[str]:
+        """Move damaged run files (unreadable, empty, without the run's columns) and an unreadable
+        errors.parquet to ``OUT/damaged/``, so that ``--resume`` runs those runs again.
+
+        Returns one warning per file moved.  A file is complete or absent when this code wrote
+        it; damage comes from outside (a disk that filled up, a copy cut short, a hand edit).
+        """
+        warnings, damaged = [], self.out / "damaged"
+        need = {"run_id", "month", *kpi_columns}
+
+        def move(path: Path, why: str) -> None:
+            damaged.mkdir(exist_ok=True)
+            path.replace(damaged / path.name)
+            warnings.append(f"{path.relative_to(self.out)}: {why}; moved to damaged/ (the run is done again)")
+
+        for path in sorted(self.runs_dir.glob("*.parquet")) if self.runs_dir.is_dir() else []:
+            if path.name.startswith("."):
+                continue
+            try:
+                meta = pq.read_metadata(path)
+                missing = need - set(meta.schema.names)
+                if meta.num_rows == 0:
+                    move(path, "holds no rows")
+                elif missing:
+                    move(path, f"lacks the columns {sorted(missing)}")
+            except Exception as e:  # noqa: BLE001 - any unreadable file is damaged
+                move(path, f"cannot be read ({type(e).__name__})")
+        if self.errors_path.exists():
+            try:
+                pq.read_table(self.errors_path)
+            except Exception as e:  # noqa: BLE001
+                move(self.errors_path, f"cannot be read ({type(e).__name__}); the failed runs it listed run again")
+        return warnings
 
     def done_ids(self) -> set[str]:
         if not self.runs_dir.exists():
