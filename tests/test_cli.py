@@ -190,3 +190,14 @@ def test_a_runs_files_are_written_as_one_unit(tmp_path):
     assert [p.name for p in out.iterdir()] == ["run.json"]  # replaced as a unit, nothing of the old mixed in
     r = migrants("run", "tiny", "--months", "1", "--out", str(out / "run.json" / "x"))
     assert r.returncode == 2 and "--out" in r.stderr
+
+
+def test_a_run_into_a_folder_in_use_is_refused(tmp_path):
+    from migrants.io import FolderLock
+
+    out = tmp_path / "shared"
+    with FolderLock(out):  # as a run or sweep in another process holds it
+        r = migrants("run", "tiny", "--months", "1", "--quiet", "--out", str(out))
+        assert r.returncode == 2 and "in use by pid" in r.stderr
+    r = migrants("run", "tiny", "--months", "1", "--quiet", "--out", str(out))
+    assert r.returncode == 0, r.stderr

@@ -117,6 +117,9 @@ def run(
 
         name = load_scenario(scenario, ov).name + "".join(f"+{p}" for p in policy or [])
         out = run_folder(out, name, force)
+        from .io import FolderLock
+
+        _held.append(FolderLock(out).__enter__())  # released when this process ends, however it ends
         if ensemble is not None:
             _run_ensemble(scenario, ensemble, ov, seed, jobs, out, quiet, threads)
             return
@@ -157,6 +160,9 @@ def run(
     if not quiet:
         typer.echo(format_summary(cm, f"Run {name}: {cfg.start} to {model.date}", model.cities))
         typer.echo(f"wrote {out}/city_month.parquet, flows.parquet, run.json  ({wall:.1f} s)")
+
+
+_held: list = []  # the result-folder locks of this command (io.FolderLock)
 
 
 def run_folder(out: Path | None, name: str, force: bool) -> Path:

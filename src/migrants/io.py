@@ -87,3 +87,46 @@ def write_folder(out: Path, files: dict) -> Path:
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return out
+
+
+class FolderLock:
+    """An exclusive lock on a result folder for the life of a command (``with FolderLock(out):``).
+
+    The lock is ``fcntl.flock`` on a sibling file ``.<name>.lock`` (the folder itself may not
+    exist yet, and must stay free of other files); the kernel drops it when the process ends,
+    however it ends, so a killed command never leaves a stale lock.  A second command on the
+    same folder gets ConfigError at once instead of running the same runs twice.
+    """
+
+    def __init__(self, out: Path, what: str = "--out"):
+        self.out, self.what = Path(out), what
+        self.path = self.out.parent / f".{self.out.name}.lock"
+        self._fh = None
+
+    def __enter__(self):
+        import fcntl
+
+        from .errors import ConfigError
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(self.path, "a+")
+        try:
+            fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._fh.seek(0)
+            holder = self._fh.read().strip() or "another process"
+            self._fh.close()
+            raise ConfigError(f"{self.what} {self.out}: in use by {holder}; wait for it to finish, "
+                              "or choose another folder") from None
+        self._fh.seek(0)
+        self._fh.truncate()
+        self._fh.write(f"pid {os.getpid()}")
+        self._fh.flush()
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        fcntl.flock(self._fh, fcntl.LOCK_UN)
+        self._fh.close()
+        return False

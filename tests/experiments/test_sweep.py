@@ -175,6 +175,25 @@ def test_resume_repairs_a_damaged_sweep_folder(reference_sweep, tmp_path):
     assert r.exit_code == 2 and "`runs` is a file" in r.stderr
 
 
+def test_one_command_per_sweep_folder(tmp_path):
+    out = tmp_path / "busy"
+    first = subprocess.Popen([str(MIGRANTS), "sweep", str(TINY), "--out", str(out), "--jobs", "1", "--quiet"],
+                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        lock = tmp_path / ".busy.lock"
+        deadline = time.monotonic() + 60
+        while not (lock.exists() and lock.read_text().startswith("pid")):
+            assert time.monotonic() < deadline and first.poll() is None
+            time.sleep(0.1)
+        r = migrants_cli("sweep", TINY, "--out", out, "--resume", "--quiet")
+        assert r.returncode == 2 and "in use by pid" in r.stderr
+    finally:
+        first.kill()
+        first.wait(timeout=30)
+    r = migrants_cli("sweep", TINY, "--out", out, "--resume", "--quiet")  # the kill released the lock
+    assert r.returncode == 0, r.stderr
+
+
 def test_resume_refuses_another_spec(reference_sweep, tmp_path):
     out = tmp_path / "copy"
     shutil.copytree(reference_sweep, out)

@@ -20,6 +20,7 @@ from typing import Callable
 import pandas as pd
 
 from .backends import check_backend, open_backend
+from ..io import FolderLock
 from ..kernels import default_threads
 from .plan import Plan, make_plan
 from .spec import Spec
@@ -67,49 +68,50 @@ def run_sweep(spec: Spec | str | Path | dict, out: str | Path | None = None, *, 
     plan: Plan = make_plan(spec)
     out = Path(out) if out is not None else Path("results") / plan.spec.name
     threads = threads_per_run if threads_per_run is not None else default_threads(jobs, backend)
-    store = Store(out)
-    manifest = plan.manifest(code_version(), {"created": now(), "status": "running", "backend": backend,
-                                              "jobs": jobs, "threads_per_run": threads})
-    manifest, warnings = store.check(manifest, resume)
-    for w in warnings:
-        echo(f"warning: {w}")
-    failed, ran, model_s = 0, 0, 0.0
-    from tqdm import tqdm
-
-    with open_backend(backend, jobs, address) as imap:  # a backend that cannot start leaves OUT untouched
-        store.start(manifest)
-        moved = store.quarantine(plan.kpi_columns)
-        for w in moved:
+    with FolderLock(out):  # one command per folder: a second sweep or --resume on it is refused
+        store = Store(out)
+        manifest = plan.manifest(code_version(), {"created": now(), "status": "running", "backend": backend,
+                                                  "jobs": jobs, "threads_per_run": threads})
+        manifest, warnings = store.check(manifest, resume)
+        for w in warnings:
             echo(f"warning: {w}")
-        warnings = [*warnings, *moved]
-        planned = [r.run_id for r in plan.runs]
-        done = store.done_ids() & set(planned)
-        store.load_errors(set(planned))
-        pending = [r for r in plan.runs if r.run_id not in done]
-        if done:
-            echo(f"resuming {out}: {len(done)} of {len(planned)} runs already done, {len(pending)} to run")
-        try:
-            with tqdm(total=len(planned), initial=len(done), unit="run", file=sys.stderr, disable=not progress,
-                      dynamic_ncols=True, desc=plan.spec.name, postfix={"failed": 0}) as bar:
-                for res in imap(run_task, (plan.task(r, threads) for r in pending)):
-                    ran += 1
-                    model_s += res.model_s
-                    store.forget_errors([res.run_id])
-                    if res.ok:
-                        store.write_run(res.run_id, plan.run_table(res))
-                    else:
-                        failed += 1
-                        store.add_error(plan.error_row(res))
-                    bar.update(1)
-                    bar.set_postfix(failed=failed)
-        except BaseException:
-            store.update_manifest(status="interrupted", updated=now())
-            raise
-    summary = store.rebuild_summary(planned)
-    errors = store.write_errors(plan.error_columns())
-    wall = time.perf_counter() - t0
-    status = "complete" if len(summary) == len(planned) else "incomplete"
-    store.update_manifest(status=status, updated=now(), finished_runs=len(summary), failed_runs=len(errors),
-                          last_session={"ran": ran, "failed": failed, "wall_s": wall, "model_s": model_s,
-                                        "backend": backend, "jobs": jobs, "threads_per_run": threads})
-    return SweepOutcome(out, len(planned), len(summary), ran, len(errors), wall, model_s, summary, warnings)
+        failed, ran, model_s = 0, 0, 0.0
+        from tqdm import tqdm
+
+        with open_backend(backend, jobs, address) as imap:  # a backend that cannot start leaves OUT untouched
+            store.start(manifest)
+            moved = store.quarantine(plan.kpi_columns)
+            for w in moved:
+                echo(f"warning: {w}")
+            warnings = [*warnings, *moved]
+            planned = [r.run_id for r in plan.runs]
+            done = store.done_ids() & set(planned)
+            store.load_errors(set(planned))
+            pending = [r for r in plan.runs if r.run_id not in done]
+            if done:
+                echo(f"resuming {out}: {len(done)} of {len(planned)} runs already done, {len(pending)} to run")
+            try:
+                with tqdm(total=len(planned), initial=len(done), unit="run", file=sys.stderr, disable=not progress,
+                          dynamic_ncols=True, desc=plan.spec.name, postfix={"failed": 0}) as bar:
+                    for res in imap(run_task, (plan.task(r, threads) for r in pending)):
+                        ran += 1
+                        model_s += res.model_s
+                        store.forget_errors([res.run_id])
+                        if res.ok:
+                            store.write_run(res.run_id, plan.run_table(res))
+                        else:
+                            failed += 1
+                            store.add_error(plan.error_row(res))
+                        bar.update(1)
+                        bar.set_postfix(failed=failed)
+            except BaseException:
+                store.update_manifest(status="interrupted", updated=now())
+                raise
+        summary = store.rebuild_summary(planned)
+        errors = store.write_errors(plan.error_columns())
+        wall = time.perf_counter() - t0
+        status = "complete" if len(summary) == len(planned) else "incomplete"
+        store.update_manifest(status=status, updated=now(), finished_runs=len(summary), failed_runs=len(errors),
+                              last_session={"ran": ran, "failed": failed, "wall_s": wall, "model_s": model_s,
+                                            "backend": backend, "jobs": jobs, "threads_per_run": threads})
+        return SweepOutcome(out, len(planned), len(summary), ran, len(errors), wall, model_s, summary, warnings)
