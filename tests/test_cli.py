@@ -47,6 +47,9 @@ BAD = [
     (["run", "tiny", "--set", "start=2020-13"], "start"),
     (["run", "tiny", "--set", "labour.separation_rate_month=1.5"], "from 0 to 1"),
     (["run", "tiny", "--set", "decisions.beta_income=.nan"], "finite"),
+    (["run", "tiny", "--set", "months=true"], "months"),
+    (["run", "tiny", "--set", "cities=[]"], "cities"),
+    (["run", "tiny", "--scale", "1000000000000000"], "scale"),
 ]
 
 

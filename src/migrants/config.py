@@ -179,10 +179,10 @@ class Scenario(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
     start: str = "2020-11"
-    months: int = Field(120, ge=0, le=1200)
-    seed: int = Field(20201101, ge=0)
-    scale: int = Field(100, ge=1)
-    cities: list[str] | None = None
+    months: int = Field(120, ge=0, le=1200, strict=True)  # strict: `true` is not 1 month
+    seed: int = Field(20201101, ge=0, strict=True)
+    scale: int = Field(100, ge=1, le=10_000_000, strict=True)  # at most 10 M persons an agent (a city or two)
+    cities: list[str] | None = Field(None, min_length=1)  # null: every city of the cities file
     census: Literal[2010, 2020] = 2020  # the census the synthetic population is built from
     time_varying_inputs: bool = True  # read configs/history by date; false: inputs held at their start
     data: DataFiles = DataFiles()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -78,8 +79,8 @@ class Factor(_Strict):
     @field_validator("bounds")
     @classmethod
     def _bounds(cls, v):
-        if v is not None and (len(v) != 2 or not v[0] < v[1]):
-            raise ValueError("expected [low, high] with low < high")
+        if v is not None and (len(v) != 2 or not all(math.isfinite(b) for b in v) or not v[0] < v[1]):
+            raise ValueError("expected [low, high], two finite numbers with low < high")
         return v
 
     @field_validator("levels")
@@ -88,6 +89,9 @@ class Factor(_Strict):
         if v is not None:
             if len(v) == 0:
                 raise ValueError("expected at least one level")
+            bad = [x for x in v if isinstance(x, float) and not math.isfinite(x)]
+            if bad:
+                raise ValueError(f"level {bad[0]!r}: expected finite numbers")
             keys = [json.dumps(x, sort_keys=True) for x in v]
             if len(set(keys)) != len(keys):
                 raise ValueError("levels repeat; expected distinct values")
