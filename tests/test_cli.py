@@ -48,6 +48,7 @@ BAD = [
     (["run", "tiny", "--set", "labour.separation_rate_month=1.5"], "from 0 to 1"),
     (["run", "tiny", "--set", "decisions.beta_income=.nan"], "finite"),
     (["run", "tiny", "--set", "months=true"], "months"),
+    (["run", "tiny", "--set", "demography.retirement_age_men=1e12"], "retirement age"),
     (["run", "tiny", "--set", "cities=[]"], "cities"),
     (["run", "tiny", "--scale", "1000000000000000"], "scale"),
 ]

@@ -370,6 +370,8 @@ def check_params(cfg: "Scenario", origin: str) -> None:
             raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected a finite number")
         if (name.endswith(UNIT_INTERVAL) or "_share_" in name) and not 0.0 <= v <= 1.0:
             raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected a probability or share from 0 to 1")
+        if name.startswith("retirement_age") and not 40 <= v <= 80:
+            raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected a retirement age in years from 40 to 80")
 
 
 def build_scenario(data: dict, origin: str) -> Scenario:

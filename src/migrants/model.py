@@ -709,7 +709,8 @@ def load_provinces(path: Path) -> pd.DataFrame:
             raise ConfigError(f"provinces file {path}: column `{col}` is missing")
         if col != "province":
             vals = pd.to_numeric(df[col], errors="coerce")
-            bad = df[col][vals.isna() | (vals < 0)]
+            bad = df[col][vals.isna() | (vals < 0) | ~np.isfinite(vals.fillna(0))]
             if len(bad):
-                raise ConfigError(f"provinces file {path}: column `{col}` has {bad.iloc[0]!r}; expected a non-negative number")
+                raise ConfigError(f"provinces file {path}: column `{col}` has {bad.iloc[0]!r}; expected a finite "
+                                  "non-negative number")
     return df.set_index("province")
