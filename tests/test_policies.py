@@ -391,6 +391,8 @@ def test_cli_run_with_policy_writes_policy_month(tmp_path):
 
 @pytest.mark.parametrize("args, words", [
     (["run", "tiny", "--months", "1", "--policy", "no_such_card"], ["no_such_card"]),
+    (["run", "tiny", "--months", "1", "--policy", "shenyang_talent_3_0[living_subsidy.by_degree.phd=.nan]"],
+     ["living_subsidy.by_degree.phd", "finite"]),
     (["run", "tiny", "--months", "1", "--policy", "shenyang_talent_3_0[living_subsidy.months=-1]"],
      ["living_subsidy.months", "-1"]),
     (["compare", "tiny", "tiny", "--replicates", "0"], ["--replicates", "0"]),

@@ -28,6 +28,8 @@ what was expected.
 
 from __future__ import annotations
 
+import math
+
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -413,9 +415,30 @@ def build_card(data: dict, origin: str) -> CardBase:
     if cls is None:
         raise ConfigError(f"{origin}: field `lever` = {lever!r}: expected one of {', '.join(LEVERS)}")
     try:
-        return cls.model_validate(data)
+        card = cls.model_validate(data)
     except ValidationError as e:
         raise ConfigError(_format(e, origin)) from None
+    bad = _non_finite(card.model_dump())
+    if bad:
+        raise ConfigError(f"{origin}: field `{bad[0]}` = {bad[1]!r}: expected a finite number")
+    return card
+
+
+def _non_finite(node, path: str = ""):
+    """The first (dotted path, value) of a non-finite number in a card's fields, or None."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            hit = _non_finite(v, f"{path}.{k}" if path else str(k))
+            if hit:
+                return hit
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            hit = _non_finite(v, f"{path}.{i}")
+            if hit:
+                return hit
+    elif isinstance(node, float) and not math.isfinite(node):
+        return path, node
+    return None
 
 
 def _format(err: ValidationError, origin: str) -> str:
