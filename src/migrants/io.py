@@ -130,3 +130,16 @@ class FolderLock:
         fcntl.flock(self._fh, fcntl.LOCK_UN)
         self._fh.close()
         return False
+
+
+def folder_in_use(out: Path) -> bool:
+    """Does a live command hold ``out`` (``FolderLock``)?  A killed one holds nothing."""
+    from .errors import ConfigError
+
+    if not (Path(out).parent / f".{Path(out).name}.lock").exists():
+        return False
+    try:
+        with FolderLock(out):
+            return False
+    except ConfigError:
+        return True

@@ -190,6 +190,10 @@ def test_one_command_per_sweep_folder(tmp_path):
     finally:
         first.kill()
         first.wait(timeout=30)
+    from migrants.experiments.report import load_sweep
+
+    assert json.loads((out / "manifest.json").read_text())["status"] == "running"  # killed before it could say so
+    assert load_sweep(out)[0]["status"] == "interrupted"  # ... but no live command holds the folder
     r = migrants_cli("sweep", TINY, "--out", out, "--resume", "--quiet")  # the kill released the lock
     assert r.returncode == 0, r.stderr
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
-from ..io import write_parquet, write_text
+from ..io import folder_in_use, write_parquet, write_text
 from .analysis import BASELINE_POINT, analyse, display_levels
 from .store import Store
 
@@ -50,6 +50,8 @@ def load_sweep(out: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     manifest = store.read_manifest()
     if manifest is None:
         raise ConfigError(f"report {out}: no manifest.json; expected the --out folder of a `migrants sweep`")
+    if manifest.get("status") == "running" and not folder_in_use(out):
+        manifest["status"] = "interrupted"  # killed before it could say so: no live command holds the folder
     planned = [r["run_id"] for r in manifest["runs"]]
     n_files = len(store.done_ids() & set(planned))
     summary = pd.read_parquet(store.summary_path) if store.summary_path.exists() else None
