@@ -71,6 +71,8 @@ def Session(initial: VizModel, register):
 
     solara.use_effect(retire_on_unmount, [])
     SolaraViz(model, components=[], model_params=params, name=t("title", language), play_interval=PLAY_INTERVAL_MS)
+    with solara.Sidebar():  # below Mesa's controls: moved levers wait for a Reset
+        solara.Info(t("reset_hint", language), dense=True, classes=["migrants-reset-hint"])
     Dashboard(model)
 
 

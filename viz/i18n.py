@@ -94,6 +94,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "levers": ("Levers", "政策杠杆"),
     "seed_hint": ("Seed (blank: the scenario's)", "随机种子(空白：使用情景默认)"),
     "scale_label": ("Persons per agent", "每个主体代表人数"),
+    "reset_hint": ("Seed, scale and levers apply when you press Reset: the run on the page keeps its "
+                   "values (shown in brackets) until then.",
+                   "随机种子、规模和政策杠杆在按“重置”后生效；在此之前页面上的运行保持原值（括号内所示）。"),
     "scale_default": ("scenario's", "情景默认"),
     "on": ("on", "开"),
     "off": ("off", "关"),

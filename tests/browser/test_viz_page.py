@@ -167,6 +167,8 @@ def test_lever_and_reset_change_the_model(base_url, page):
     load_preset(page, TEACHING_TITLE)
     settings = page.locator(".migrants-settings")
     assert "Weight of expected income = 1.5" in settings.inner_text()  # the preset's own round value
+    # the sidebar says that a moved lever waits for Reset
+    assert "apply when you press Reset" in page.locator(".migrants-reset-hint").first.inner_text()
     step(page)
     wait_drawn(page, 1)
     thumb = slider(page, "Weight of expected income")
