@@ -142,14 +142,14 @@ class MigrationModel(mesa.Model):
         self.names = list(cities["name_en"]) + [roc["name_en"]]
 
         # --- synthetic population (the census of cfg.census) -----------------
-        if cfg.census == 2010:
-            provinces = census_structure(provinces, cfg.resolve(cfg.data.provinces_2010))
         # the cities' universities: 2020 graduates (configs/cities.csv), by the national trend
         self.graduates_per_year = cities["graduates_per_year"].fillna(0).to_numpy(float)
         init_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0]))
         if cfg.data.census_cities:  # each city's own pyramid and schooling (S8)
             pyramid, education = load_census_cities(cfg.resolve(cfg.data.census_cities), cities["name_en"], cfg.census)
-        else:  # its province's shares on a stylised pyramid
+        else:  # its province's shares on a stylised pyramid, of the census the model starts from
+            if cfg.census == 2010:
+                provinces = census_structure(provinces, cfg.resolve(cfg.data.provinces_2010))
             shares = provinces.loc[cities["province"]]
             pyramid = stylised_pyramid(cities["census_population"], shares.share_0_14, shares.share_15_59,
                                        shares.share_60_plus)

@@ -66,6 +66,17 @@ def kpi_map(names: list[str], provinces: list[str]) -> dict[str, str]:
     return out
 
 
+def outcome_of(column: str) -> outcomes.Outcome | None:
+    """The registry's Outcome behind a summary column (``population_<province>``, a group name or
+    ``KPI@REGION``), or None for a column that is none of them."""
+    if column.startswith("population_") and column not in NAMED:
+        return outcomes.OUTCOMES["population"]
+    try:
+        return outcomes.OUTCOMES[outcomes.parse_kpi(NAMED.get(column, column))[0]]
+    except ValueError:
+        return None
+
+
 def kpi_columns(names: list[str], provinces: list[str]) -> list[str]:
     """The KPI column names for the chosen KPIs (spec ``outputs.kpis``)."""
     return list(kpi_map(names, provinces))

@@ -31,8 +31,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..outcomes import OUTCOMES, parse_kpi
-from .kpis import NAMED
+from .kpis import outcome_of
 
 BASELINE_POINT = -1
 LEVER, SAMPLE = "levers", "sample"
@@ -51,13 +50,8 @@ def roles(manifest: dict) -> tuple[list[str], list[str]]:
 
 def higher_is_better(kpi_column: str) -> bool:
     """Is more of this KPI column better (population) or less (spend, unemployment)?"""
-    text = NAMED.get(kpi_column, kpi_column)
-    if text.startswith("population_"):  # population_<province>
-        return True
-    try:
-        return OUTCOMES[parse_kpi(text)[0]].better == "higher"
-    except ValueError:
-        return True
+    o = outcome_of(kpi_column)
+    return o is None or o.better == "higher"
 
 
 def with_keys(summary: pd.DataFrame, manifest: dict, uncertain: list[str]) -> pd.DataFrame:
@@ -76,11 +70,8 @@ def with_keys(summary: pd.DataFrame, manifest: dict, uncertain: list[str]) -> pd
 
 def is_share(kpi_column: str) -> bool:
     """Is this KPI column a share in [0, 1] (retention, unemployment)?"""
-    text = NAMED.get(kpi_column, kpi_column)
-    try:
-        return OUTCOMES[parse_kpi(text)[0]].share
-    except ValueError:
-        return False
+    o = outcome_of(kpi_column)
+    return o is not None and o.share
 
 
 def _cells(d: pd.DataFrame, k: str) -> pd.DataFrame:
