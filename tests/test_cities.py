@@ -40,7 +40,7 @@ LIAONING_2010 = 43_746_323
 
 @pytest.fixture(scope="module")
 def geo():
-    return load_geography(CONFIGS)
+    return load_geography("baseline")  # every city, every link
 
 
 def node(geo, name: str) -> int:

@@ -80,7 +80,7 @@ def test_census_pyramid_keeps_every_band_and_spreads_it_over_its_years():
 
 def test_a_city_missing_from_the_census_file_is_named(tmp_path):
     from migrants.errors import ConfigError
-    from migrants.model import load_census_cities
+    from migrants.inputs import load_census_cities
 
     df = pd.read_csv(CONFIG_DIR / "census_cities.csv")
     df[df["city"] != "Benxi"].to_csv(tmp_path / "c.csv", index=False)

@@ -9,7 +9,7 @@ shape ``(C+1, C+1)``.
 
 Typical use::
 
-    geo = load_geography("configs")
+    geo = load_geography(load_scenario("baseline"))   # every input file of the scenario, once
     geo.travel_hours[0, 25]        # Shenyang -> Beijing, hours
     network, cities = place_cities(model, geo.graph)
 
@@ -682,16 +682,22 @@ def place_cities(model, G: nx.Graph) -> tuple[Network, list[City]]:
 # ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Geography:
-    """The loaded geography: tables, graph and (C+1, C+1) matrices indexed by node id."""
+    """A scenario's places, loaded once: tables, graph and (C+1, C+1) matrices indexed by node id."""
 
+    all_cities: pd.DataFrame
+    """Every row of the cities file (policy targets may name cities the scenario does not simulate)."""
     cities: pd.DataFrame
-    """C rows, from :func:`load_cities`."""
+    """The C simulated cities (:func:`scenario_cities`), ``city_id`` 0..C-1."""
     rest_of_china: dict
-    """From :func:`load_rest_of_china`."""
+    """From :func:`load_rest_of_china` (each value with its source)."""
+    links: pd.DataFrame
+    """Transport links among the simulated places (:func:`subset_links` for a subset)."""
+    provinces: pd.DataFrame
+    """The provinces file, indexed by province (``inputs.load_provinces``)."""
     graph: nx.Graph
-    """From :func:`build_transport_graph`; node C is the Rest of China."""
+    """From :func:`build_transport_graph` over every link; node C is the Rest of China."""
     travel_hours: np.ndarray
-    """(C+1, C+1) float32, hours of the fastest route, any mode."""
+    """(C+1, C+1) float32, hours of the fastest route, any mode, over every link."""
     road_km: np.ndarray
     """(C+1, C+1) float32, km by road."""
     cross_province: np.ndarray
@@ -708,42 +714,71 @@ class Geography:
         return [self.graph.nodes[n]["name_en"] for n in range(self.n_cities + 1)]
 
 
-def load_geography(
-    configs_dir: str | Path = "configs",
-    *,
-    cities_file: str = "cities.csv",
-    links_file: str = "transport_links.csv",
-    rest_file: str = "rest_of_china.yaml",
-) -> Geography:
-    """Load cities, the Rest of China and the links, and compute the matrices.
+def load_geography(cfg="baseline") -> Geography:
+    """Load a scenario's cities, the Rest of China, the links and the provinces, and compute
+    the matrices: the one place the model, its policy engine and the page read them from.
 
     Parameters
     ----------
-    configs_dir : str or Path
-        Folder holding the three files.
-    cities_file, links_file, rest_file : str
-        File names inside ``configs_dir``.
-
-    Returns
-    -------
-    Geography
+    cfg : Scenario, or anything ``config.load_scenario`` takes (a name, a path)
+        Its ``data`` section names the files; its ``cities`` the subset simulated.
 
     Raises
     ------
     ConfigError
-        From any of the loaders.
+        From any of the loaders, or for a province the cities use that the provinces file lacks.
     """
-    d = Path(configs_dir)
-    cities = load_cities(d / cities_file)
-    rest = load_rest_of_china(d / rest_file)
-    links = load_links(d / links_file)
-    G = build_transport_graph(cities, links, rest, links_name=str(d / links_file))
-    return Geography(
-        cities=cities,
-        rest_of_china=rest,
-        graph=G,
-        travel_hours=travel_time_matrix(G),
-        road_km=road_km_matrix(G),
-        cross_province=province_matrix(cities),
-    )
+    from .config import Scenario, load_scenario
+    from .inputs import load_provinces
 
+    if not isinstance(cfg, Scenario):
+        cfg = load_scenario(cfg)
+    all_cities = load_cities(cfg.resolve(cfg.data.cities))
+    cities = scenario_cities(cfg, all_cities)
+    rest = load_rest_of_china(cfg.resolve(cfg.data.rest_of_china))
+    links = load_links(cfg.resolve(cfg.data.transport_links))
+    if cfg.cities:
+        links = subset_links(cities, links, rest)
+    links = links.reset_index(drop=True)
+    provinces = load_provinces(cfg.resolve(cfg.data.provinces))
+    missing = sorted(set(cities["province"]) - set(provinces.index))
+    if missing:
+        raise ConfigError(f"{cfg.data.provinces}: no row for province(s) {missing} used in {cfg.data.cities}")
+    G = build_transport_graph(cities, links, rest, links_name=str(cfg.data.transport_links))
+    return Geography(all_cities=all_cities, cities=cities, rest_of_china=rest, links=links, provinces=provinces,
+                     graph=G, travel_hours=travel_time_matrix(G), road_km=road_km_matrix(G),
+                     cross_province=province_matrix(cities))
+
+
+def great_circle_km(lat1, lon1, lat2, lon2):
+    """Haversine distance in km (arrays broadcast)."""
+    lat1, lon1, lat2, lon2 = map(np.radians, (lat1, lon1, lat2, lon2))
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * np.arcsin(np.sqrt(a))
+
+
+def subset_links(cities: pd.DataFrame, links: pd.DataFrame, rest_of_china: dict) -> pd.DataFrame:
+    """Links among a chosen subset of cities, kept connected.
+
+    The shipped links that join two chosen places are kept; every pair of
+    chosen cities also gets a direct road link (1.25 x great-circle km at
+    80 km/h, the rule of configs/transport_links.csv), so that dropping a city
+    never cuts the network.  If no link to the rest of China survives, the
+    first city gets a road link to it.
+    """
+    roc_name = rest_of_china["name_en"]
+    keep = set(cities["name_en"]) | {roc_name}
+    links = links[links["a"].isin(keep) & links["b"].isin(keep)]
+    lat, lon, name = cities["lat"].to_numpy(float), cities["lon"].to_numpy(float), cities["name_en"].to_numpy()
+    extra = []
+    for a in range(len(cities)):
+        for b in range(a + 1, len(cities)):
+            km = 1.25 * float(great_circle_km(lat[a], lon[a], lat[b], lon[b]))
+            extra.append({"a": name[a], "b": name[b], "mode": "road", "km": km, "hours": km / 80.0,
+                          "source": "assumption: 1.25 x great-circle at 80 km/h (subset scenario)"})
+    if not ((links["a"] == roc_name) | (links["b"] == roc_name)).any():
+        pt = rest_of_china["representative_point"]
+        km = 1.25 * float(great_circle_km(lat[0], lon[0], pt["lat"], pt["lon"]))
+        extra.append({"a": name[0], "b": roc_name, "mode": "road", "km": km, "hours": km / 80.0,
+                      "source": "assumption: 1.25 x great-circle at 80 km/h (subset scenario)"})
+    return pd.concat([links, pd.DataFrame(extra)], ignore_index=True)

@@ -23,22 +23,19 @@ from __future__ import annotations
 
 import time
 import zlib
-from pathlib import Path
 
 import mesa
 import numpy as np
 from mesa.experimental.scenarios import Scenario as MesaScenario
 import pandas as pd
-import yaml
 
 from . import cities as cities_mod
 from . import decisions, demography, history, housing, labour
-from .config import Scenario, load_scenario, month_index, province_key, read_table
-from .errors import ConfigError
+from .config import Scenario, load_scenario, month_index, province_key
 from .metrics import Recorder, take_census
 from .policy.engine import PolicyEngine
-from .population import (EDU_PREMIUM, RETIREE_AGE0, SECTOR_PREMIUM, UNEMPLOYED, build_population, census_pyramid,
-                         education_shares, stylised_pyramid)
+from .inputs import census_inputs
+from .population import EDU_PREMIUM, SECTOR_PREMIUM, build_population, education_shares
 from .rng import stream_key
 from .vital_rates import VitalRates, load_vital_rates
 
@@ -85,35 +82,23 @@ class MigrationModel(mesa.Model):
         self.month = 0
         t0 = time.perf_counter()
 
-        # --- cities, transport network, data ---------------------------------
+        # --- cities, transport network, data: every input file, read once --------
         self.start_index = month_index(cfg.start)
         start_y = self.start_index // 12
-        all_cities = cities_mod.load_cities(cfg.resolve(cfg.data.cities))
-        known_cities = set(all_cities["name_en"])
-        self.cities = cities = cities_mod.scenario_cities(cfg, all_cities)
-        self.C = C = len(cities)
+        self.geography = geo = cities_mod.load_geography(cfg)
+        self.C = C = geo.n_cities
         self.J = J = C + 1
-        roc_raw = cities_mod.load_rest_of_china(cfg.resolve(cfg.data.rest_of_china))
-        roc = {"name_en": roc_raw["name_en"], "name_zh": roc_raw["name_zh"],
-               "wage_cny_year": roc_raw["wage_cny_year"]["value"],
-               "house_price_cny_m2": roc_raw["house_price_cny_m2"]["value"],
-               "employment_probability": roc_raw["employment_probability"]["value"]}
-        links = cities_mod.load_links(cfg.resolve(cfg.data.transport_links))
-        if cfg.cities:
-            links, roc_raw = subset_links(cities, links, roc_raw)
-        self.links = links.reset_index(drop=True)
-        self._roc_raw = roc_raw
-        provinces = load_provinces(cfg.resolve(cfg.data.provinces))
-        missing = sorted(set(cities["province"]) - set(provinces.index))
-        if missing:
-            raise ConfigError(f"{cfg.data.provinces}: no row for province(s) {missing} used in {cfg.data.cities}")
+        cities, provinces, self.links, self._roc_raw = geo.cities, geo.provinces, geo.links, geo.rest_of_china
+        roc = {"name_en": geo.rest_of_china["name_en"], "name_zh": geo.rest_of_china["name_zh"],
+               **{k: geo.rest_of_china[k]["value"]
+                  for k in ("wage_cny_year", "house_price_cny_m2", "employment_probability")}}
         # the world's record by date (configs/history), or None: inputs held at their start values
         self.record = (history.load_record(cfg.resolve(cfg.data.history), cities, self.links, roc["name_en"],
-                                           known_cities, set(provinces.index))
+                                           set(geo.all_cities["name_en"]), set(provinces.index))
                        if cfg.time_varying_inputs else None)
-        self.graph = cities_mod.build_transport_graph(cities, links, roc_raw)  # every link, for the map
+        self.graph = geo.graph  # every link, for the map
         self.hours = self._travel_hours()  # the links open at the start
-        self.cross_province = cities_mod.province_matrix(cities).astype(float)
+        self.cross_province = geo.cross_province.astype(float)
         self.network, self.city_agents = cities_mod.place_cities(self, self.graph)
         prov = provinces.loc[cities["province"]].reset_index(drop=True)
         self.statutory_min_wage = prov["min_wage_cny_month"].to_numpy(float)
@@ -145,15 +130,7 @@ class MigrationModel(mesa.Model):
         # the cities' universities: 2020 graduates (configs/cities.csv), by the national trend
         self.graduates_per_year = cities["graduates_per_year"].fillna(0).to_numpy(float)
         init_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0]))
-        if cfg.data.census_cities:  # each city's own pyramid and schooling (S8)
-            pyramid, education = load_census_cities(cfg.resolve(cfg.data.census_cities), cities["name_en"], cfg.census)
-        else:  # its province's shares on a stylised pyramid, of the census the model starts from
-            if cfg.census == 2010:
-                provinces = census_structure(provinces, cfg.resolve(cfg.data.provinces_2010))
-            shares = provinces.loc[cities["province"]]
-            pyramid = stylised_pyramid(cities["census_population"], shares.share_0_14, shares.share_15_59,
-                                       shares.share_60_plus)
-            education = shares[["college_per_100k", "high_school_per_100k"]].to_numpy(float)
+        pyramid, education = census_inputs(cfg, geo)
         self.people, self.cohorts, base = build_population(
             cities, pyramid, education, cfg, self.graduates_per_year * self._intake_index(start_y), init_rng,
             self.hours)
@@ -385,7 +362,7 @@ class MigrationModel(mesa.Model):
         """Fastest travel time (J, J) hours over the links open this month."""
         now = self.start_index + self.month
         links = self.links if self.record is None else self.links[self.record.open_links(now)]
-        graph = cities_mod.build_transport_graph(self.cities, links, self._roc_raw)
+        graph = cities_mod.build_transport_graph(self.geography.cities, links, self._roc_raw)
         return cities_mod.travel_time_matrix(graph).astype(float)
 
     def _intake_index(self, year: int) -> float:
@@ -601,116 +578,3 @@ class MigrationModel(mesa.Model):
     def date(self) -> str:
         idx = self.start_index + self.month
         return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
-
-
-def great_circle_km(lat1, lon1, lat2, lon2):
-    """Haversine distance in km (arrays broadcast)."""
-    lat1, lon1, lat2, lon2 = map(np.radians, (lat1, lon1, lat2, lon2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0 * np.arcsin(np.sqrt(a))
-
-
-def subset_links(cities: pd.DataFrame, links: pd.DataFrame, roc_raw: dict):
-    """Links among a chosen subset of cities, kept connected.
-
-    The shipped links that join two chosen places are kept; every pair of
-    chosen cities also gets a direct road link (1.25 x great-circle km at
-    80 km/h, the rule of configs/transport_links.csv), so that dropping a city
-    never cuts the network.  If no link to the rest of China survives, the
-    first city gets a road link to it.
-    """
-    roc_name = roc_raw["name_en"]
-    keep = set(cities["name_en"]) | {roc_name}
-    links = links[links["a"].isin(keep) & links["b"].isin(keep)]
-    lat, lon, name = cities["lat"].to_numpy(float), cities["lon"].to_numpy(float), cities["name_en"].to_numpy()
-    extra = []
-    for a in range(len(cities)):
-        for b in range(a + 1, len(cities)):
-            km = 1.25 * float(great_circle_km(lat[a], lon[a], lat[b], lon[b]))
-            extra.append({"a": name[a], "b": name[b], "mode": "road", "km": km, "hours": km / 80.0,
-                          "source": "assumption: 1.25 x great-circle at 80 km/h (subset scenario)"})
-    if not ((links["a"] == roc_name) | (links["b"] == roc_name)).any():
-        pt = roc_raw["representative_point"]
-        km = 1.25 * float(great_circle_km(lat[0], lon[0], pt["lat"], pt["lon"]))
-        extra.append({"a": name[0], "b": roc_name, "mode": "road", "km": km, "hours": km / 80.0,
-                      "source": "assumption: 1.25 x great-circle at 80 km/h (subset scenario)"})
-    links = pd.concat([links, pd.DataFrame(extra)], ignore_index=True)
-    return links, roc_raw
-
-
-CENSUS_STRUCTURE = ["share_0_14", "share_15_59", "share_60_plus", "college_per_100k", "high_school_per_100k"]
-
-
-def census_structure(provinces: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """``provinces`` with the age and education columns of another census (configs/provinces_2010.csv)."""
-    df = read_table(path, "census provinces")
-    for col in ["province", *CENSUS_STRUCTURE, "source"]:
-        if col not in df.columns:
-            raise ConfigError(f"census provinces file {path}: column `{col}` is missing")
-    df = df.set_index("province")
-    lacking = sorted(set(provinces.index) - set(df.index))
-    if lacking:
-        raise ConfigError(f"census provinces file {path}: no row for province(s) {lacking}")
-    out = provinces.copy()
-    for col in CENSUS_STRUCTURE:
-        vals = pd.to_numeric(df[col], errors="coerce")
-        bad = vals[vals.isna() | (vals < 0) | ((vals > 1) & col.startswith("share"))]
-        if len(bad):
-            raise ConfigError(f"census provinces file {path}: province {bad.index[0]}, column `{col}`: "
-                              f"{df.loc[bad.index[0], col]!r}; expected a share from 0 to 1 or a count per 100,000")
-        out[col] = vals.loc[out.index].to_numpy(float)
-    return out
-
-
-CENSUS_BANDS = ["age_0", "age_1_4"] + [f"age_{i}_{i + 4}" for i in range(5, 85, 5)] + ["age_85_plus"]
-
-
-def load_census_cities(path: Path, names, census: int):
-    """Each city's census pyramid and education (configs/census_cities.csv, source S8).
-
-    names : the C cities' ``name_en``; census : 2010 or 2020.
-    Returns (pyramid (C, 2, 101) persons by sex (0 men, 1 women) and single year,
-    education (C, 2) college and high-school graduates per 100,000 residents).
-    """
-    df = read_table(path, "census cities")
-    for col in ["city", "census", "sex", *CENSUS_BANDS, "college", "high_school", "source"]:
-        if col not in df.columns:
-            raise ConfigError(f"census cities file {path}: column `{col}` is missing")
-    for col in [*CENSUS_BANDS, "college", "high_school"]:
-        vals = pd.to_numeric(df[col], errors="coerce")
-        bad = vals.isna() | ~np.isfinite(vals.fillna(0)) | (vals < 0)
-        if bad.any():
-            r = df[bad].iloc[0]
-            raise ConfigError(f"census cities file {path}: {r['city']} {r['census']} {r['sex']}, column `{col}`: "
-                              f"{r[col]!r}; expected a count of persons (a whole number, 0 or more)")
-        df[col] = vals
-    df = df[pd.to_numeric(df["census"], errors="coerce") == census]
-    bands = np.zeros((len(names), 2, len(CENSUS_BANDS)))
-    edu = np.zeros((len(names), 2))
-    for c, name in enumerate(names):
-        rows = df[df["city"] == name].set_index("sex")
-        if sorted(rows.index) != ["f", "m"]:
-            raise ConfigError(f"census cities file {path}: city {name!r} needs one row per sex (m, f) for census "
-                              f"{census}, found {sorted(rows.index)}; add them, or set `data.census_cities: null` "
-                              "to use its province's age shares")
-        bands[c] = rows.loc[["m", "f"], CENSUS_BANDS].to_numpy(float)
-        persons = bands[c].sum()
-        edu[c] = rows[["college", "high_school"]].sum().to_numpy(float) / max(persons, 1.0) * 1e5
-    return census_pyramid(bands), edu
-
-
-def load_provinces(path: Path) -> pd.DataFrame:
-    """configs/provinces.csv indexed by province, with its columns checked."""
-    need = ["province", "share_0_14", "share_15_59", "share_60_plus", "tfr_2020", "college_per_100k",
-            "high_school_per_100k", "min_wage_cny_month"]
-    df = read_table(path, "provinces")
-    for col in need:
-        if col not in df.columns:
-            raise ConfigError(f"provinces file {path}: column `{col}` is missing")
-        if col != "province":
-            vals = pd.to_numeric(df[col], errors="coerce")
-            bad = df[col][vals.isna() | (vals < 0) | ~np.isfinite(vals.fillna(0))]
-            if len(bad):
-                raise ConfigError(f"provinces file {path}: column `{col}` has {bad.iloc[0]!r}; expected a finite "
-                                  "non-negative number")
-    return df.set_index("province")

@@ -32,7 +32,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import cities as cities_mod
 from ..decisions import N_TYPES
 from ..errors import ConfigError
 from ..population import SUBSIDISED
@@ -77,7 +76,7 @@ class PolicyEngine:
             return
         if len(self.cards) > 120:
             raise ConfigError(f"policies: {len(self.cards)} cards; expected at most 120 in one scenario")
-        self.all_cities = cities_mod.load_cities(cfg.resolve(cfg.data.cities))
+        self.all_cities = model.geography.all_cities  # targets may name cities the scenario does not simulate
         for idx, card in enumerate(self.cards):
             self.levers.append(LEVER_CLASSES[card.lever](self, card, idx, self.cards))
             if not self.levers[-1].target.any():
