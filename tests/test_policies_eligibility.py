@@ -40,6 +40,10 @@ def model_with(refs, rows: list[dict], month=10):
     return m
 
 
+def talent_levers(m):
+    return [lv for lv in m.policy.levers if isinstance(lv, talent.TalentLever)]
+
+
 def booked(m, name, col="spend_cny"):
     lv = [lv for lv in m.policy.levers if lv.name == name][0]
     return lv.booked[col].copy()
@@ -61,7 +65,7 @@ def test_living_subsidy_pays_exactly_the_eligible(tmp_path):
         dict(education=3, grad_month=5),                      # 8 bachelor: paid 1000
     ]
     m = model_with([ref], rows)
-    talent.pay_living(m.policy, m.policy.talent)
+    talent.pay_living(m.policy.ctx, talent_levers(m))
     P = m.people
     code = m.policy.levers[0].code
     paid = {0, 2, 8}
@@ -71,20 +75,20 @@ def test_living_subsidy_pays_exactly_the_eligible(tmp_path):
     assert spend[SHENYANG] == (2500 + 1500 + 1000) * SCALE and spend.sum() == spend[SHENYANG]
     assert booked(m, "living", "beneficiaries")[SHENYANG] == 3 * SCALE
     # next month: the PhD moves to Dalian (forfeits), the master loses the job (paused), the bachelor is paid
-    m.policy.levers[0].take_month()
+    m.policy.levers[0].take_month(m.policy.ctx.t)
     P.city[0] = DALIAN
     P.status[2] = -1
     m.month += 1
-    talent.pay_living(m.policy, m.policy.talent)
+    talent.pay_living(m.policy.ctx, talent_levers(m))
     assert P.subsidy_months_left[0] == -1 and P.subsidy_card[0] == 0
     assert P.subsidy_months_left[2] == 2 and P.subsidy_months_left[8] == 1
     assert booked(m, "living")[SHENYANG] == 1000 * SCALE
     # third month: the bachelor's last month; afterwards done, never enrolled again
-    m.policy.levers[0].take_month()
-    talent.pay_living(m.policy, m.policy.talent)
+    m.policy.levers[0].take_month(m.policy.ctx.t)
+    talent.pay_living(m.policy.ctx, talent_levers(m))
     assert P.subsidy_months_left[8] == -1 and P.subsidy_card[8] == 0
-    m.policy.levers[0].take_month()
-    talent.pay_living(m.policy, m.policy.talent)
+    m.policy.levers[0].take_month(m.policy.ctx.t)
+    talent.pay_living(m.policy.ctx, talent_levers(m))
     assert booked(m, "living")[SHENYANG] == 0
 
 
@@ -94,7 +98,7 @@ def test_most_generous_card_wins_and_hukou_gates(tmp_path):
              living_subsidy={"by_degree": {"bachelor": 900}})
     rows = [dict(), dict(hukou_city=DALIAN)]  # a local and a migrant bachelor
     m = model_with([b, a], rows)
-    talent.pay_living(m.policy, m.policy.talent)
+    talent.pay_living(m.policy.ctx, talent_levers(m))
     codes = {lv.name: lv.code for lv in m.policy.levers}
     assert list(m.people.subsidy_card) == [codes["b_large"], codes["a_small"]]
     assert booked(m, "b_large")[SHENYANG] == 900 * SCALE and booked(m, "a_small")[SHENYANG] == 100 * SCALE
@@ -114,19 +118,19 @@ def test_home_purchase_paid_only_to_eligible_new_owners(tmp_path):
         dict(education=4, grad_month=5, policy_flags=1),  # 6 buys, subsidy already used: nothing
     ]
     m = model_with([ref], rows)
-    talent.before_purchases(m.policy, m.policy.talent)
+    talent.subsidy_purchases(m.policy.ctx, talent_levers(m))
     P = m.people
     P.housing[[0, 1, 4, 5, 6]] = OWNER  # the month's purchases
-    talent.pay_home(m.policy, m.policy.talent)
+    talent.pay_home(m.policy.ctx, talent_levers(m))
     assert booked(m, "home")[SHENYANG] == (70000 + 20000) * SCALE
     assert booked(m, "home").sum() == (70000 + 20000) * SCALE
     assert list(P.policy_flags) == [1, 1, 0, 0, 0, 0, 1]
     # once paid, never again
     P.housing[[0, 1]] = RENTER
-    talent.before_purchases(m.policy, m.policy.talent)
+    talent.subsidy_purchases(m.policy.ctx, talent_levers(m))
     P.housing[[0, 1]] = OWNER
-    m.policy.levers[0].take_month()
-    talent.pay_home(m.policy, m.policy.talent)
+    m.policy.levers[0].take_month(m.policy.ctx.t)
+    talent.pay_home(m.policy.ctx, talent_levers(m))
     assert booked(m, "home").sum() == 0
 
 
@@ -157,7 +161,7 @@ def test_units_first_come_first_served_within_capacity(tmp_path):
     assert b["queue"][SHENYANG] == 1 * SCALE
     assert b["spend_cny"][SHENYANG] == pytest.approx(2 * SCALE * 0.25 * m.rent[SHENYANG])
     # a tenant who moves loses the unit, and the next in line gets it
-    lv.take_month()
+    lv.take_month(m.policy.ctx.t)
     P.city[1], P.housing[1] = DALIAN, RENTER  # what apply_moves does to a moving tenant
     m.month += 1
     m.policy.subsidised_housing()
@@ -179,7 +183,7 @@ def test_points_settlement_exact(tmp_path):
         dict(hukou_city=SHENYANG, city=DALIAN, months_in_city=100),  # 3 lives in Dalian
     ]
     m = model_with([ref], rows)
-    m.policy.after_moves()
+    m.policy.settle_hukou()
     assert list(m.people.hukou_city) == [SHENYANG, DALIAN, SHENYANG, SHENYANG]
     assert booked(m, "points", "beneficiaries")[SHENYANG] == 1 * SCALE
 
@@ -191,20 +195,20 @@ def test_family_allowance_cost_follows_eligible_births(tmp_path):
             dict(female=1, age=30), dict(female=1, age=30, children=2)]
     m = model_with([ref], rows)
     lv = m.policy.levers[0]
-    mult = lv.multiplier()
+    mult = lv.fertility_factor(m.policy.ctx)
     assert lv.eligible_share[SHENYANG] == 0.75 and lv.third_share[SHENYANG] == pytest.approx(2 / 3)
     assert mult[SHENYANG] > 1 and mult[DALIAN] == 1
     births = np.zeros(m.C)
     births[SHENYANG] = 300
-    lv.pay(births)
+    lv.pay(m.policy.ctx, births)
     eligible = 300 * 0.75
     third = eligible * 2 / 3
     assert lv.booked["spend_cny"][SHENYANG] == pytest.approx(eligible * 1000 + third * 100)
-    lv.take_month()
-    lv.pay(np.zeros(m.C))  # the allowance keeps being paid for two months, then stops
+    lv.take_month(m.policy.ctx.t)
+    lv.pay(m.policy.ctx, np.zeros(m.C))  # the allowance keeps being paid for two months, then stops
     assert lv.booked["spend_cny"][SHENYANG] == pytest.approx(third * 100)
-    lv.take_month()
-    lv.pay(np.zeros(m.C))
+    lv.take_month(m.policy.ctx.t)
+    lv.pay(m.policy.ctx, np.zeros(m.C))
     assert lv.booked["spend_cny"][SHENYANG] == pytest.approx(0)
 
 
@@ -216,6 +220,7 @@ def test_commuters_count_at_work_and_the_dead_are_dropped(tmp_path):
     m = model_with([ref], rows)
     employed = np.zeros((m.C, 4))
     employed[SHENYANG, 0] = 2  # the residence census: rows 0 and 2
+    m.policy.end_commutes_of_the_departed()
     out = m.policy.by_workplace(employed)
     assert out[SHENYANG, 0] == 1 and out[2, 0] == 1 and out.sum() == 2
     assert list(m.people.commute_to) == [3, 0, 0]
@@ -224,5 +229,5 @@ def test_commuters_count_at_work_and_the_dead_are_dropped(tmp_path):
     assert rec["commuters_out"][SHENYANG] == SCALE and rec["commuters_in"][2] == SCALE
     # losing the job ends the commute, and the job-seeker counts at home
     m.people.status[0] = -1
-    corr = m.policy.commuter_separations()
+    corr = m.policy.end_commutes_of_job_losers()
     assert corr[SHENYANG] == 1 and corr[2] == -1 and m.people.commute_to[0] == 0

@@ -216,9 +216,9 @@ class MigrationModel(mesa.Model):
         retired = demography.retire(P.city, P.age, P.female, self.retirement_age_men, self.retirement_age_women,
                                     calendar_month - 1, C, key("retire"))  # birthdays spread over the year
         self.cohorts.retirees += retired[:C] * scale  # retire where they live
+        fertility = self.policy.fertility(self.fertility)  # family policy: births per woman
         dead, born = demography.deaths_and_births(
-            P.city, P.age, P.female, P.children, self.mortality, self.policy.fertility(), scale, key("death"),
-            key("birth"), C)
+            P.city, P.age, P.female, P.children, self.mortality, fertility, scale, key("death"), key("birth"), C)
         deaths += dead[:C] + demography.cohort_deaths(self.cohorts, cfg.demography, self.city_rng("cohort_deaths"),
                                                       self.vital_rates.mortality)
         births += born
@@ -235,6 +235,7 @@ class MigrationModel(mesa.Model):
 
         # 2. labour demand ----------------------------------------------------
         lab = cfg.labour
+        self.policy.end_commutes_of_the_departed()
         employed = self.policy.by_workplace(cen["employed"].astype(float))  # commuters count where they work
         population = self.city_population(cen).astype(float)
         labour.follow_population(self.jobs, population, self.jobs_population, lab.local_jobs_population_elasticity.value)
@@ -242,10 +243,10 @@ class MigrationModel(mesa.Model):
         labour.post_vacancies(self.jobs, employed * scale, cen["unemployed"][:C] * scale, self.normal_unemployment,
                               lab.vacancy_adjustment_month.value)  # jobs follow people
         labour.update_jobs(self.jobs, self.job_shock, lab, self.city_rng("job_shocks"))
-        self.policy.labour_demand()  # job programmes: cluster jobs, minimum wage
+        self.jobs, self.min_wage = self.policy.labour_demand(self.jobs)  # job programmes: cluster jobs, wage floors
         excess = np.maximum(employed - self.jobs / scale, 0)
         layoff = np.where(employed > 0, excess / np.maximum(employed, 1), 0.0)
-        layoff = self.policy.lend_idle_workers(employed, layoff)  # shared employment: lend, not lay off
+        employed, layoff = self.policy.lend_idle_workers(employed, self.jobs / scale, layoff)  # lend, not lay off
 
         # 3. separations ------------------------------------------------------
         sector_wage = labour.sector_wage_levels(self.wage_level)
@@ -255,7 +256,7 @@ class MigrationModel(mesa.Model):
         employed -= sep
 
         # 4. search and matching ---------------------------------------------
-        seekers = cen["unemployed"][:C] + sep.sum(1) + self.policy.commuter_separations()
+        seekers = cen["unemployed"][:C] + sep.sum(1) + self.policy.end_commutes_of_job_losers()
         vacancies = np.maximum(self.jobs / scale - employed, 0)
         mu = self.policy.matching_efficiency(self.mu)  # shared-employment platform: faster matching
         hires_expected = labour.matches(mu, seekers, vacancies.sum(1), lab.matching_elasticity.value)
@@ -264,16 +265,21 @@ class MigrationModel(mesa.Model):
         hires = labour.assign_jobs(rows, P.city, P.status, P.wage, P.education, vacancies, sector_wage,
                                    self.min_wage, key("hire"))
         employed += hires
-        found = hires.sum(1) + self.policy.search(seekers - hires.sum(1), vacancies, employed, sector_wage, p_meet,
-                                                  flows)  # campus job fairs, metro-wide platform
+        more_found, more_hires, platform_moves = self.policy.search(  # campus job fairs, metro-wide platform
+            seekers - hires.sum(1), vacancies, sector_wage, p_meet, self.mu)
+        employed += more_hires
+        flows += platform_moves
+        found = hires.sum(1) + more_found
         self.job_finding = np.where(seekers > 0, found / np.maximum(seekers, 1), 0.0)
         unemployed = np.maximum(seekers - found, 0)
 
         # 5. migration decisions ---------------------------------------------
-        self.policy.decision_terms()  # subsidies, subsidised-housing chances, public services
+        # the cards' subsidies, subsidised-housing chances and public services in the utilities
+        self.subsidy, self.school_access, self.childcare = self.policy.decision_terms()
         move_flows, jobled = self._migrate(cen, employed, unemployed, vacancies, sector_wage)
         flows += move_flows
-        self.policy.after_moves()  # movers' commutes end; hukou settlement
+        self.policy.end_commutes_of_movers()
+        self.policy.settle_hukou()
 
         # 6. housing ----------------------------------------------------------
         hou = cfg.housing
@@ -282,7 +288,7 @@ class MigrationModel(mesa.Model):
         after = flows - counted
         demand = (self.city_population(cen) + after[:, :C].sum(0) - after[:C, :].sum(1)).astype(float)
         self.rent = housing.update_rents(self.rent, self.rent0, demand, self.stock, self.demand0, self.stock0, hou)
-        self.policy.before_purchases()  # home-purchase subsidies: who qualifies, subsidy-induced purchases
+        self.policy.subsidy_purchases()  # home-purchase subsidies: who qualifies, purchases brought forward
         housing.buy_homes(P.city, P.status, P.housing, P.age, P.months_in_city, hou.buy_hazard_month.value, C,
                           key("buy"))
         self.policy.subsidised_housing()  # affordable rental housing, talent apartments: queues, allocation
@@ -412,7 +418,7 @@ class MigrationModel(mesa.Model):
 
     def _migrate(self, cen, employed, unemployed, vacancies, sector_wage):
         """Who considers moving, where they go, and the moves (incl. returns)."""
-        cfg, P, C, J, scale = self.config, self.people, self.C, self.J, self.scale
+        cfg, P, C, scale = self.config, self.people, self.C, self.scale
         dec, lab = cfg.decisions, cfg.labour
         key = lambda name: stream_key(self.seed, self.month, name)  # noqa: E731
         labour_force = employed.sum(1) + unemployed

@@ -11,8 +11,6 @@ See ``docs/policies.md`` for each lever's rule, parameters and sources.
 """
 
 from .policy.cards import (  # noqa: F401
-    CARD_CLASSES,
-    LEVERS,
     POLICY_DIR,
     Eligibility,
     Schedule,
@@ -25,8 +23,12 @@ from .policy.cards import (  # noqa: F401
     split_reference,
 )
 from .policy.engine import POLICY_COLUMNS, PolicyEngine, format_totals  # noqa: F401
+from .policy.registry import FAMILIES  # noqa: F401
+
+LEVERS = tuple(FAMILIES)  # the values of a card's ``lever`` field
+CARD_CLASSES = {lever: f.card for lever, f in FAMILIES.items()}
 from .policy.eligibility import person_mask, type_mask  # noqa: F401
 
-__all__ = ["CARD_CLASSES", "LEVERS", "POLICY_DIR", "POLICY_COLUMNS", "Eligibility", "PolicyEngine", "Schedule",
+__all__ = ["CARD_CLASSES", "FAMILIES", "LEVERS", "POLICY_DIR", "POLICY_COLUMNS", "Eligibility", "PolicyEngine", "Schedule",
            "available_cards", "build_card", "format_totals", "card_path", "load_card", "load_cards", "month_index", "person_mask",
            "split_reference", "type_mask"]

@@ -32,7 +32,7 @@ import math
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -45,7 +45,6 @@ EDUCATION_CODES = {"below_high_school": 0, "high_school": 1, "college": 2, "bach
 EduName = Literal["below_high_school", "high_school", "college", "bachelor", "master", "phd"]
 SECTOR_CODES = {"manufacturing": 0, "services": 1, "public": 2, "hightech": 3}
 SectorName = Literal["manufacturing", "services", "public", "hightech"]
-LEVERS = ("talent_subsidy", "affordable_housing", "shared_employment", "hukou", "family", "jobs_programme")
 
 
 def _p(value: float, basis: str, source: str) -> Param:
@@ -361,9 +360,6 @@ class JobsCard(CardBase):
         return self
 
 
-CARD_CLASSES = {"talent_subsidy": TalentCard, "affordable_housing": HousingCard, "shared_employment": PlatformCard,
-                "hukou": HukouCard, "family": FamilyCard, "jobs_programme": JobsCard}
-Card = Annotated[Union[TalentCard, HousingCard, PlatformCard, HukouCard, FamilyCard, JobsCard], "card"]
 
 
 # ------------------------------------------------------------------ loading
@@ -408,12 +404,14 @@ def build_card(data: dict, origin: str) -> CardBase:
     """Validate one card's fields (``data``) with its lever's schema."""
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: expected a mapping of fields, got {type(data).__name__}")
+    from .registry import FAMILIES  # the registry imports the schemas above
+
     lever = data.get("lever")
     if lever is None:
-        raise ConfigError(f"{origin}: field `lever` is missing; expected one of {', '.join(LEVERS)}")
-    cls = CARD_CLASSES.get(lever)
-    if cls is None:
-        raise ConfigError(f"{origin}: field `lever` = {lever!r}: expected one of {', '.join(LEVERS)}")
+        raise ConfigError(f"{origin}: field `lever` is missing; expected one of {', '.join(FAMILIES)}")
+    if not isinstance(lever, str) or lever not in FAMILIES:
+        raise ConfigError(f"{origin}: field `lever` = {lever!r}: expected one of {', '.join(FAMILIES)}")
+    cls = FAMILIES[lever].card
     try:
         card = cls.model_validate(data)
     except ValidationError as e:

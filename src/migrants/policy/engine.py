@@ -1,29 +1,35 @@
 """PolicyEngine: the cards of a scenario at work inside the month.
 
-``MigrationModel`` owns one engine (``model.policy``) and calls its hooks at
-the points of the month where a lever acts (see ``model.step``)::
+``MigrationModel`` owns one engine (``model.policy``) and calls it at the points of the
+month where a lever acts (see ``model.step``).  Each call says in its name what it
+changes, and returns what ``step`` then applies::
 
-    1 demography     fertility()                  family policy: births per woman
-    2 labour demand  labour_demand()              cluster jobs, minimum wage
-                     by_workplace(employed)       commuters count where they work
-                     lend_idle_workers(...)       platform: lend instead of lay off
-    3 separations    work_city()                  lay-offs hit commuters' workplaces
-    4 matching       commuter_separations()       commuters who lost their job search at home
-                     matching_efficiency(mu)      platform: faster matching
-                     search(...)                  job fairs, metro-wide platform round
-    5 migration      decision_terms()             subsidies, housing chances, services in utilities
-                     rent_share(rows)             subsidised tenants pay the discounted rent
-                     after_moves()                commutes of movers end; hukou settlement
-    6 housing        before_purchases()           home-purchase subsidies: candidates, extra buyers
-                     subsidised_housing()         affordable rental housing, talent apartments
-    8 policies       pay(births)                  payments booked; returns spend per city
-    9 record         city_record()                commuters, subsidised tenants
+    1 demography     fertility(table)                  births per woman, times family-policy factors
+    2 labour demand  end_commutes_of_the_departed()    commutes of the dead and retired end
+                     by_workplace(employed)            employed counted where they work
+                     labour_demand(jobs)               -> jobs, minimum wage (job programmes)
+                     lend_idle_workers(employed, ...)  -> employed, lay-off rates (platform lends)
+    3 separations    work_city()                       lay-offs hit commuters' workplaces
+    4 matching       end_commutes_of_job_losers()      -> seekers at home instead of at work
+                     matching_efficiency(mu)           -> faster matching (platform)
+                     search(...)                       -> hires, flows (job fairs, metro-wide round)
+    5 migration      decision_terms()                  -> subsidy (K, J), school access, childcare
+                     rent_share(rows)                  subsidised tenants pay the discounted rent
+                     end_commutes_of_movers()          movers' commutes end
+                     settle_hukou()                    hukou settlement
+    6 housing        subsidy_purchases()               home purchases a subsidy brings forward
+                     subsidised_housing()              affordable rental housing, talent apartments
+    8 policies       pay(births)                       -> spend per city, booked per card
+    9 record         city_record()                     commuters, subsidised tenants
 
-With no card every hook returns its input (or zeros) without drawing a random
-number or touching any state, so the output is identical to a run without the
-engine.  Each card draws only from its own streams
-(``stream_key(seed, month, "policy:<card>:<what>")``), so adding or removing
-one card never changes another decision's random numbers, and cards are
+The engine knows no lever family: it calls each hook of ``policy.base.Lever`` on every
+lever, in card-name order (``policy.registry`` maps a card's ``lever`` to its class).
+A lever reads the month through a ``MonthContext`` and holds no reference to the model.
+
+With no card every call returns its input (or zeros) without drawing a random number or
+touching any state, so the output is identical to a run without the engine.  Each card
+draws only from its own streams (``stream_key(seed, month, "policy:<card>:<what>")``), so
+adding or removing one card never changes another decision's random numbers, and cards are
 applied in name order, so the order in which they are listed never matters.
 """
 
@@ -35,126 +41,120 @@ import pandas as pd
 from ..decisions import N_TYPES
 from ..errors import ConfigError
 from ..population import SUBSIDISED
-from . import talent as talent_mod
-from .base import LEDGER, by_city
+from .base import LEDGER, MonthContext, by_city
 from .cards import CardBase, load_cards
-from .family import FamilyLever
-from .hukou import HukouLever, check_conflicts
-from .jobs import JobsLever
-from .platform import PlatformLever, commuters
-from .talent import TalentLever
-from .units import HousingLever
-
-LEVER_CLASSES = {"talent_subsidy": TalentLever, "affordable_housing": HousingLever,
-                 "shared_employment": PlatformLever, "hukou": HukouLever, "family": FamilyLever,
-                 "jobs_programme": JobsLever}
+from .platform import commuters
+from .registry import FAMILIES
 
 POLICY_COLUMNS = ("month", "date", "policy", "lever", "city", "beneficiaries", "spend_cny", "units",
                   "capacity_units", "queue", "allocated", "mean_wait_months", "commuters")
 
 
 class PolicyEngine:
-    """The scenario's policy cards, their state and their accounts."""
+    """The scenario's policy cards, their levers and their accounts."""
 
     def __init__(self, model, cards: list[CardBase] | None = None):
-        self.m = model
+        self.ctx = ctx = MonthContext(model)
         self.C, self.J, self.scale = model.C, model.J, model.scale
+        self._names = model.cities["name_en"]
         cfg = model.config
         self.cards = cards if cards is not None else (load_cards(list(cfg.policies)) if cfg.policies else [])
         self.on = bool(self.cards)
-        self.base_school = model.school_access.copy()
-        self.base_childcare = model.childcare.copy()
-        self.base_min_wage = model.statutory_min_wage  # the record's minimum wage (the model updates it)
-        self.levers: list = []
-        self.warnings: list[str] = []  # said to the user by `migrants run` and kept in run.json
-        self.records: list[dict] = []
-        self.home_candidates = None
-        self._city_before = None
-        self._zero = np.zeros(self.C)
-        if not self.on:
-            self.talent = self.units = self.platform = self.hukou = self.family = self.jobs = []
-            return
         if len(self.cards) > 120:
             raise ConfigError(f"policies: {len(self.cards)} cards; expected at most 120 in one scenario")
-        self.all_cities = model.geography.all_cities  # targets may name cities the scenario does not simulate
-        for idx, card in enumerate(self.cards):
-            self.levers.append(LEVER_CLASSES[card.lever](self, card, idx, self.cards))
-            if not self.levers[-1].target.any():
-                self.warnings.append(f"policy card {card.name}: its target {card.target!r} has no city this "
-                                     f"scenario simulates ({', '.join(model.cities['name_en'])}): it does nothing")
-        of = lambda cls: [lv for lv in self.levers if isinstance(lv, cls)]  # noqa: E731
-        self.talent, self.platform, self.hukou = of(TalentLever), of(PlatformLever), of(HukouLever)
-        self.family, self.jobs = of(FamilyLever), of(JobsLever)
-        self.units = [lv.units for lv in self.levers if isinstance(lv, (TalentLever, HousingLever)) and lv.units]
+        all_cities = model.geography.all_cities  # targets may name cities the scenario does not simulate
+        self.levers: list = [FAMILIES[card.lever].lever(card, idx, self.cards, ctx, all_cities)
+                             for idx, card in enumerate(self.cards)]
+        self.warnings: list[str] = []  # said to the user by `migrants run` and kept in run.json
+        for lv in self.levers:
+            if not lv.target.any():
+                self.warnings.append(f"policy card {lv.name}: its target {lv.card.target!r} has no city this "
+                                     f"scenario simulates ({', '.join(self._names)}): it does nothing")
+        # the levers of each family together, for rules that span cards (the most generous of several)
+        self.families = [(f.lever, [lv for lv in self.levers if type(lv) is f.lever]) for f in FAMILIES.values()]
+        self.families = [(cls, group) for cls, group in self.families if group]
+        for cls, group in self.families:
+            cls.check_all(group, list(self._names))
+        self.records: list[dict] = []
+        self._city_before = None
+        self._zero = np.zeros(self.C)
+        self.units = [lv.units for lv in self.levers if lv.units is not None]
         self.discount = np.zeros(len(self.cards) + 1)
         for u in self.units:
             self.discount[u.code] = u.spec.rent_discount
-        self.has_min_wage = any(lv.card.minimum_wage for lv in self.jobs)
-        check_conflicts(self.hukou, list(model.cities["name_en"]))
+        self.commutes = any(lv.makes_commutes for lv in self.levers)
 
     # ------------------------------------------------------------ helpers
     @property
     def P(self):
-        return self.m.people
+        return self.ctx.people
 
-    @property
-    def t(self) -> int:
-        """Absolute month index of the current month (year * 12 + month - 1)."""
-        return self.m.start_index + self.m.month
+    def _in_force(self) -> list:
+        t = self.ctx.t
+        return [lv for lv in self.levers if lv.in_force(t)]
 
     def _p_emp(self) -> np.ndarray:
-        rec = self.m.month_record
+        rec = self.ctx.last_month
         lf = rec["employed"] + rec["unemployed"]
         return np.where(lf > 0, rec["employed"] / np.maximum(lf, 1), 0.95)
 
     def _commuting(self) -> bool:
-        return bool(self.platform) and bool(self.P.commute_to.any())
+        return self.commutes and bool(self.P.commute_to.any())
+
+    def _factor(self, hook) -> np.ndarray | None:
+        """The product over levers of a (C,) factor hook (None where no lever has one)."""
+        out = None
+        for lv in self.levers:
+            f = getattr(lv, hook)(self.ctx)
+            if f is not None:
+                out = (np.ones(self.C) if out is None else out) * f
+        return out
 
     # -------------------------------------------------------- 1 demography
-    def fertility(self) -> np.ndarray:
-        """Births per woman (C, 128) this month: the model's table, times family-policy factors."""
-        act = [lv for lv in self.family if lv.active]
-        if not act:
-            return self.m.fertility
-        mult = np.ones(self.C)
-        for lv in act:
-            mult = mult * lv.multiplier()
-        return self.m.fertility * mult[:, None]
+    def fertility(self, table: np.ndarray) -> np.ndarray:
+        """Births per woman (C, 128) this month: ``table``, times family-policy factors."""
+        mult = self._factor("fertility_factor")
+        return table if mult is None else table * mult[:, None]
 
     # ----------------------------------------------------- 2 labour demand
-    def labour_demand(self) -> None:
-        """Job programmes: cluster jobs (added to ``model.jobs``) and minimum-wage changes."""
-        if not self.jobs:
-            return
-        for lv in self.jobs:
-            lv.add_jobs(self.m.jobs)
-        if self.has_min_wage:
-            vals = [v for v in (lv.minimum_wage(self.base_min_wage) for lv in self.jobs) if v is not None]
-            mw = self.base_min_wage.copy()
-            if vals:
-                top = np.fmax.reduce(np.vstack(vals), axis=0)
-                mw = np.where(np.isnan(top), mw, top)
-            self.m.min_wage[:] = mw
+    def end_commutes_of_the_departed(self) -> None:
+        """Commutes of those who died or retired this month end (``commute_to``)."""
+        if self._commuting():
+            P = self.P
+            P.commute_to[(P.commute_to > 0) & (P.city < 0)] = 0  # rows kept until compaction
 
     def by_workplace(self, employed: np.ndarray) -> np.ndarray:
         """Employed (C, 4) agents counted where they work (differs only with commuters)."""
         if not self._commuting():
             return employed
-        P = self.P
-        P.commute_to[(P.commute_to > 0) & (P.city < 0)] = 0  # died or retired this month (rows kept until compaction)
         _, _, hws = commuters(self.P, self.C)
         return employed - hws.sum(1) + hws.sum(0)
 
-    def lend_idle_workers(self, employed: np.ndarray, layoff: np.ndarray) -> np.ndarray:
-        """Shared employment: lend excess workers to member cities; returns the new lay-off rates."""
-        act = [lv for lv in self.platform if lv.active]
-        if not act:
-            return layoff
-        jobs_agents = self.m.jobs / self.scale
-        for lv in act:
-            lv.lend(employed, jobs_agents)
+    def labour_demand(self, jobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Job programmes: returns (jobs (C, 4) persons with the cluster jobs added, the minimum
+        wage (C,) CNY a month: the highest of the cards' floors and the statutory one)."""
+        jobs = jobs.copy()
+        for lv in self.levers:
+            lv.add_jobs(self.ctx, jobs)
+        mw = self.ctx.statutory_min_wage.copy()
+        floors = [v for v in (lv.minimum_wage(self.ctx) for lv in self.levers) if v is not None]
+        if floors:
+            top = np.fmax.reduce(np.vstack(floors), axis=0)
+            mw = np.where(np.isnan(top), mw, top)
+        return jobs, mw
+
+    def lend_idle_workers(self, employed: np.ndarray, jobs_agents: np.ndarray,
+                          layoff: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Shared employment: lend excess workers to member cities (they commute) instead of
+        laying them off; returns (employed (C, 4) by workplace, lay-off rates (C, 4))."""
+        lending = [lv for lv in self.levers if lv.lends and lv.in_force(self.ctx.t)]
+        if not lending:
+            return employed, layoff
+        employed = employed.copy()
+        for lv in lending:
+            lv.lend(self.ctx, employed, jobs_agents)
         excess = np.maximum(employed - jobs_agents, 0)
-        return np.where(employed > 0, excess / np.maximum(employed, 1), 0.0)
+        return employed, np.where(employed > 0, excess / np.maximum(employed, 1), 0.0)
 
     # ------------------------------------------------------ 3 separations
     def work_city(self) -> np.ndarray:
@@ -165,10 +165,11 @@ class PolicyEngine:
         return np.where(P.commute_to > 0, P.commute_to - 1, P.city).astype(P.city.dtype)
 
     # --------------------------------------------------------- 4 matching
-    def commuter_separations(self) -> np.ndarray:
-        """Commuters who lost their job this month search at home: (C,) correction of seekers."""
+    def end_commutes_of_job_losers(self) -> np.ndarray:
+        """Commuters who lost their job this month end their commute and search at home:
+        returns the (C,) correction of seekers by city."""
         z = np.zeros(self.C, np.int64)
-        if not self.platform:
+        if not self.commutes:
             return z
         P = self.P
         rows = np.flatnonzero((P.commute_to > 0) & (P.status < 0))
@@ -179,64 +180,61 @@ class PolicyEngine:
         return (by_city(home, self.C) - by_city(work, self.C)).astype(np.int64)
 
     def matching_efficiency(self, mu: np.ndarray) -> np.ndarray:
-        act = [lv for lv in self.platform if lv.active]
-        if not act:
-            return mu
-        f = np.ones(self.C)
-        for lv in act:
-            f = f * lv.speedup()
-        return mu * f
+        f = self._factor("matching_factor")
+        return mu if f is None else mu * f
 
-    def search(self, seekers_left, vacancies, employed, sector_wage, p_meet, flows) -> np.ndarray:
-        """Job fairs for graduates, then the metro-wide platform round.
+    def search(self, seekers_left, vacancies, sector_wage, p_meet, mu) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Job fairs for graduates, then the metro-wide platform round, for the seekers local
+        matching left; the posts they take come off ``vacancies``.
 
-        Updates ``vacancies`` and ``employed`` (by workplace) in place and adds
-        platform relocations to ``flows``; returns extra hires by residence (C,) agents.
+        Returns (found (C,) agents by residence, hires (C, 4) agents by workplace, flows (J, J)
+        persons who relocate for a platform job).
         """
-        found = np.zeros(self.C, np.int64)
-        if not (self.jobs or self.platform):
-            return found
+        C, J = self.C, self.J
+        found = np.zeros(C, np.int64)
+        hires = np.zeros((C, 4), np.int64)
+        flows = np.zeros((J, J), np.int64)
+        if not self.on:
+            return found, hires, flows
         left = np.asarray(seekers_left, float).copy()
-        for lv in self.jobs:
-            h = lv.fairs(vacancies, sector_wage, p_meet)
-            employed += h
-            found += h.sum(1)
-            left -= h.sum(1)
-        act = [lv for lv in self.platform if lv.active]
-        if act:
-            mu = self.matching_efficiency(self.m.mu)
-            alpha = self.m.config.labour.matching_elasticity.value
-            for lv in act:
-                f, h = lv.match(left, vacancies, sector_wage, mu, alpha, flows)
-                employed += h
+        for lv in self.levers:
+            h = lv.second_chance(self.ctx, vacancies, sector_wage, p_meet)
+            if h is not None:
+                hires += h
+                found += h.sum(1)
+                left -= h.sum(1)
+        mu = self.matching_efficiency(mu)
+        for lv in self.levers:
+            got = lv.metro_round(self.ctx, left, vacancies, sector_wage, mu)
+            if got is not None:
+                f, h, moved = got
+                hires += h
                 found += f
                 left -= f
-        return found
+                if moved is not None:
+                    flows += moved
+        return found, hires, flows
 
     # -------------------------------------------------------- 5 migration
-    def decision_terms(self) -> None:
-        """Set this month's ``model.subsidy`` (K, J), ``school_access`` and ``childcare``."""
-        if not self.on:
-            return
-        m = self.m
-        self._city_before = self.P.city.copy() if self._commuting() else None
-        if self.hukou:
-            school, care = self.base_school.copy(), self.base_childcare.copy()
-            for lv in self.hukou:
-                lv.services(school, care)
-            m.school_access[:] = school
-            m.childcare[:] = care
-        if not (self.talent or self.units or any(lv.card.wage_arrears for lv in self.jobs)):
-            return
+    def decision_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """This month's (subsidy (K, J) CNY a month by person type and place, school access (J,),
+        childcare places per 1,000 (J,)) as the cards in force make them."""
+        ctx = self.ctx
+        school, care = ctx.base_school_access, ctx.base_childcare
         S = np.zeros((N_TYPES, self.J))
+        if not self.on:
+            return S, school, care
+        self._city_before = self.P.city.copy() if self._commuting() else None
+        for lv in self.levers:
+            lv.services(ctx, school, care)
         p_emp = self._p_emp()
-        for lv in self.talent:
-            lv.expected_benefit(S, p_emp)
-        for u in self.units:
-            u.expected_benefit(S, m.rent)
-        for lv in self.jobs:
-            lv.arrears_benefit(S, m.wage_level, p_emp)
-        m.subsidy = S
+        for lv in self.levers:  # income first, then housing, then wages: one order of the sums
+            lv.income_value(ctx, S, p_emp)
+        for lv in self.levers:
+            lv.housing_value(ctx, S)
+        for lv in self.levers:
+            lv.wage_value(ctx, S, p_emp)
+        return S, school, care
 
     def rent_share(self, rows: np.ndarray):
         """Share of the market rent each considerer pays (None: everyone pays it all)."""
@@ -249,54 +247,47 @@ class PolicyEngine:
         share[housed] = 1.0 - self.discount[-uc[housed]]
         return share
 
-    def after_moves(self) -> None:
-        """Commutes of movers end; hukou settlement of residents."""
-        if not self.on:
-            return
+    def end_commutes_of_movers(self) -> None:
+        """Commutes end for those who moved this month, who lost their job, or who now live
+        where they work (``commute_to``)."""
         P = self.P
         if self._city_before is not None:
             k = self._city_before.size  # rows appended since (newcomers from outside) have no commute
             moved = P.city[:k] != self._city_before
             P.commute_to[:k][moved] = 0
             self._city_before = None
-        if self.platform:
+        if self.commutes:
             c = P.commute_to
             end = (c > 0) & ((P.city == c - 1) | (P.status < 0))
             c[end] = 0
-        for lv in self.hukou:
-            lv.settle()
+
+    def settle_hukou(self) -> None:
+        """Hukou cards: residents who qualify settle (``hukou_city``)."""
+        for lv in self.levers:
+            lv.settle(self.ctx)
 
     # ---------------------------------------------------------- 6 housing
-    def before_purchases(self) -> None:
-        if self.talent:
-            talent_mod.before_purchases(self, self.talent)
+    def subsidy_purchases(self) -> None:
+        """Home-purchase subsidies: the month's candidates, and the purchases they bring forward."""
+        for cls, group in self.families:
+            cls.subsidy_purchases_all(self.ctx, group)
 
     def subsidised_housing(self) -> None:
-        for u in self.units:
-            u.step()
+        """Affordable rental housing and talent apartments: tenancies, stock, queues, allocation."""
+        for lv in self.levers:
+            lv.housing_step(self.ctx)
 
     # --------------------------------------------------------- 8 payments
     def pay(self, births: np.ndarray) -> np.ndarray:
         """Payments of the month, booked per card and city; returns spend per city (C,) CNY."""
-        if not self.on:
-            return np.zeros(self.C)
-        if self.talent:
-            talent_mod.pay_living(self, self.talent)
-            talent_mod.pay_home(self, self.talent)
-        for lv in self.family:
-            lv.pay(births)
-        if self.hukou:
-            pop = np.asarray(self.m.month_record["population"], float)  # last month's residents
-            for lv in self.hukou:
-                lv.pay(self.m.school_access, self.m.childcare, self.base_school, self.base_childcare, pop)
-        if self.platform:
-            out, _, hws = commuters(self.P, self.C)
-            for lv in self.platform:
-                if lv.active or out.any():
-                    lv.book(commuters=(hws * lv.target[None, :, None]).sum((1, 2)) * self.scale)
         spend = np.zeros(self.C)
+        if not self.on:
+            return spend
+        for cls, group in self.families:
+            cls.pay_all(self.ctx, group, births)
+        t = self.ctx.t
         for lv in self.levers:
-            acc = lv.take_month()
+            acc = lv.take_month(t)
             if acc is not None:
                 spend += acc["spend_cny"]
                 self._keep(lv, acc)
@@ -305,7 +296,7 @@ class PolicyEngine:
     def _keep(self, lv, acc: dict) -> None:
         show = lv.target | (np.abs(np.vstack([acc[k] for k in LEDGER])).sum(0) > 0)
         idx = np.flatnonzero(show)
-        self.records.append({"month": self.m.month, "policy": lv.name, "lever": lv.kind, "cities": idx,
+        self.records.append({"month": self.ctx.month, "policy": lv.name, "lever": lv.kind, "cities": idx,
                              **{k: acc[k][idx] for k in LEDGER}})
 
     # ---------------------------------------------------------- 9 record
@@ -316,7 +307,7 @@ class PolicyEngine:
             z = self._zero
             return {"commuters_out": z, "commuters_in": z, "subsidised_tenants": z}
         P = self.P
-        if self.platform:
+        if self.commutes:
             out, inn, _ = commuters(P, C)
         else:
             out = inn = self._zero
@@ -326,7 +317,7 @@ class PolicyEngine:
     # ---------------------------------------------------------- outputs
     def frame(self) -> pd.DataFrame:
         """``policy_month``: one row per (month, card, city) where the card was in force or paid."""
-        names = np.array(self.m.cities["name_en"], dtype=object)
+        names = np.array(self._names, dtype=object)
         if not self.records:
             df = pd.DataFrame({c: [] for c in POLICY_COLUMNS})
             return df.astype({"month": np.int32, "beneficiaries": np.int64, "spend_cny": float, "units": float})
@@ -336,7 +327,7 @@ class PolicyEngine:
         allocated, wait = cat("allocated"), cat("wait_months_sum")
         return pd.DataFrame({
             "month": month,
-            "date": self.m.recorder.date_of(month),
+            "date": self.ctx.date_of(month),
             "policy": np.repeat([r["policy"] for r in self.records], n).astype(object),
             "lever": np.repeat([r["lever"] for r in self.records], n).astype(object),
             "city": names[cat("cities")],

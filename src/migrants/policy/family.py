@@ -36,20 +36,24 @@ from .cards import FamilyCard
 class FamilyLever(Lever):
     kind = "family"
 
-    def __init__(self, engine, card: FamilyCard, idx, cards):
-        super().__init__(engine, card, idx, cards)
-        C = engine.C
+    changes = ()  # reads the person columns; its effect is the factor on births it returns
+
+    def __init__(self, card: FamilyCard, idx, cards, ctx, all_cities):
+        super().__init__(card, idx, cards, ctx, all_cities)
+        C = self.C
         self.ring = np.zeros((card.allowance_months, C))  # qualifying children by month of birth
         self.eligible_share = np.zeros(C)
         self.third_share = np.zeros(C)
 
-    def multiplier(self) -> np.ndarray:
+    def fertility_factor(self, ctx) -> np.ndarray | None:
         """(C,) factor on births per woman this month; also remembers the eligible shares."""
-        e, P, C, card = self.e, self.e.P, self.e.C, self.card
+        if not self.in_force(ctx.t):
+            return None
+        P, C, card = ctx.people, self.C, self.card
         rows = np.flatnonzero((P.female == 1) & (P.age >= 20) & (P.age <= 44) & self.lut[P.city])
         c = P.city[rows].astype(np.int64)
         women = np.bincount(c, minlength=C)[:C].astype(float)
-        ok = self.eligible(rows)
+        ok = self.eligible(ctx, rows)
         elig = np.bincount(c[ok], minlength=C)[:C].astype(float)
         third = np.bincount(c[ok & (P.children[rows] >= card.allowance_from_child - 1)], minlength=C)[:C]
         self.eligible_share = np.where(women > 0, elig / np.maximum(women, 1), 0.0) * self.target
@@ -60,9 +64,9 @@ class FamilyLever(Lever):
         b = card.births
         return 1.0 + b.fertility_elasticity.value * value / b.child_cost_cny.value * self.eligible_share
 
-    def pay(self, births: np.ndarray) -> None:
+    def pay(self, ctx, births: np.ndarray) -> None:
         card = self.card
-        if not self.active:
+        if not self.in_force(ctx.t):
             return
         eligible_births = births * self.eligible_share
         self.ring = np.roll(self.ring, 1, axis=0)

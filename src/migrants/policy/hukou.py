@@ -34,58 +34,66 @@ import numpy as np
 
 from ..errors import ConfigError
 from .base import Lever, by_city
-from .cards import HukouCard
 from .eligibility import ration, take_first, uniforms_at
 
 
 class HukouLever(Lever):
     kind = "hukou"
 
-    def __init__(self, engine, card: HukouCard, idx, cards):
-        super().__init__(engine, card, idx, cards)
+    changes = ("hukou_city",)  # settlers
 
-    def settle(self) -> None:
+    @classmethod
+    def check_all(cls, levers, city_names) -> None:
+        check_conflicts(levers, city_names)
+
+    def settle(self, ctx) -> None:
+        """Residents who qualify and take it up settle: their ``hukou_city`` becomes the city."""
         card = self.card
-        if not self.active or card.rule in (None, "closed"):
+        if not self.in_force(ctx.t) or card.rule in (None, "closed"):
             return
-        e, P, C, scale = self.e, self.e.P, self.e.C, self.e.scale
+        P, C, scale = ctx.people, self.C, ctx.scale
         rows = np.flatnonzero(self.lut[P.city] & (P.hukou_city != P.city))
         if rows.size == 0:
             return
-        rows = rows[self.eligible(rows)]
+        rows = rows[self.eligible(ctx, rows)]
         if card.rule == "points":
             pt = card.points
             score = (pt.per_year_in_city * P.months_in_city[rows] / 12.0
                      + pt.per_education_level * P.education[rows]
                      + pt.employed * (P.status[rows] >= 0) + pt.owner * (P.housing[rows] == 2))
             rows = rows[score >= pt.threshold]
-        rows = rows[uniforms_at(self.key("settle"), rows) < card.take_up_month.value]
-        q = self.quota_left_agents()
+        rows = rows[uniforms_at(self.key(ctx, "settle"), rows) < card.take_up_month.value]
+        q = self.quota_left_agents(scale)
         if rows.size > q:
-            rows = rows[take_first(int(q), uniforms_at(self.key("quota"), rows))]
+            rows = rows[take_first(int(q), uniforms_at(self.key(ctx, "quota"), rows))]
         cost = np.full(rows.size, card.cost_cny_per_settler * scale)
-        rows = rows[ration(cost, uniforms_at(self.key("budget"), rows), self.budget_left)]
+        rows = rows[ration(cost, uniforms_at(self.key(ctx, "budget"), rows), self.budget_left)]
         P.hukou_city[rows] = P.city[rows]
         self.newly += rows.size * scale
         c = P.city[rows]
         self.book(beneficiaries=by_city(c, C) * scale, spend_cny=by_city(c, C) * scale * card.cost_cny_per_settler)
 
-    def services(self, school: np.ndarray, childcare: np.ndarray) -> None:
+    def services(self, ctx, school: np.ndarray, childcare: np.ndarray) -> None:
         """Set this month's values in the target cities (arrays of length J)."""
-        if not self.active:
+        if not self.in_force(ctx.t):
             return
-        C = self.e.C
+        C = self.C
         if self.card.migrant_school_access is not None:
-            school[:C][self.target] = self.card.migrant_school_access.at(self.e.t)
+            school[:C][self.target] = self.card.migrant_school_access.at(ctx.t)
         if self.card.childcare_places_per_1000 is not None:
-            childcare[:C][self.target] = self.card.childcare_places_per_1000.at(self.e.t)
+            childcare[:C][self.target] = self.card.childcare_places_per_1000.at(ctx.t)
 
-    def pay(self, school, childcare, base_school, base_childcare, population) -> None:
-        card, e = self.card, self.e
-        if not self.active or not (card.school_cost_cny_per_pupil_month or card.childcare_cost_cny_per_place_month):
+    def pay(self, ctx, births) -> None:
+        """Cost of the school places and childcare above the scenario's, for last month's residents."""
+        card = self.card
+        if not self.in_force(ctx.t) or not (card.school_cost_cny_per_pupil_month
+                                            or card.childcare_cost_cny_per_place_month):
             return
-        C, P = e.C, e.P
-        migrant_kids = by_city(P.city, C, np.where(P.hukou_city != P.city, P.children, 0)) * e.scale
+        C, P = self.C, ctx.people
+        school, childcare = ctx.school_access, ctx.childcare
+        base_school, base_childcare = ctx.base_school_access, ctx.base_childcare
+        population = np.asarray(ctx.last_month["population"], float)  # last month's residents
+        migrant_kids = by_city(P.city, C, np.where(P.hukou_city != P.city, P.children, 0)) * ctx.scale
         extra_pupils = np.maximum(school[:C] - base_school[:C], 0) * migrant_kids * self.target
         extra_places = np.maximum(childcare[:C] - base_childcare[:C], 0) * population / 1000.0 * self.target
         spend = (extra_pupils * card.school_cost_cny_per_pupil_month

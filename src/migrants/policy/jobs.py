@@ -32,18 +32,17 @@ import numpy as np
 from .. import labour
 from ..population import EDU_PREMIUM
 from .base import Lever
-from .cards import EDUCATION_CODES, SECTOR_CODES, JobsCard
+from .cards import EDUCATION_CODES, SECTOR_CODES
 from .eligibility import uniforms_at
 
 
 class JobsLever(Lever):
     kind = "jobs_programme"
 
-    def __init__(self, engine, card: JobsCard, idx, cards):
-        super().__init__(engine, card, idx, cards)
+    changes = ("status", "wage")  # job-fair hires
 
     def monthly_cost(self) -> np.ndarray:
-        card, C = self.card, self.e.C
+        card, C = self.card, self.C
         cost = np.zeros(C)
         for cj in card.cluster_jobs:
             cost += cj.jobs_per_year / 12.0 * cj.cost_cny_per_job
@@ -53,15 +52,15 @@ class JobsLever(Lever):
             cost += card.wage_arrears.enforcement_cost_cny_month
         return cost * self.target
 
-    def add_jobs(self, jobs: np.ndarray) -> None:
-        """Cluster jobs (persons) and the month's programme costs."""
-        if not self.active:
+    def add_jobs(self, ctx, jobs: np.ndarray) -> None:
+        """Cluster jobs added to ``jobs`` (C, 4) persons, and the month's programme costs."""
+        if not self.in_force(ctx.t):
             return
         cost = self.monthly_cost()
         if cost.sum() > self.budget_left:
             self.halted = True
             return
-        added = np.zeros(self.e.C)
+        added = np.zeros(self.C)
         for cj in self.card.cluster_jobs:
             n = cj.jobs_per_year / 12.0 * self.target
             jobs[:, SECTOR_CODES[cj.sector]] += n
@@ -69,37 +68,41 @@ class JobsLever(Lever):
         fairs = (self.card.job_fairs.fairs_per_year / 12.0 * self.target) if self.card.job_fairs else 0.0
         self.book(spend_cny=cost, units=added + fairs)
 
-    def minimum_wage(self, base: np.ndarray) -> np.ndarray | None:
+    def minimum_wage(self, ctx) -> np.ndarray | None:
+        """(C,) the card's floor in its target cities (NaN elsewhere), or None."""
         mw = self.card.minimum_wage
-        if mw is None or not self.active:
+        if mw is None or not self.in_force(ctx.t):
             return None
+        base = ctx.statutory_min_wage
         value = base * mw.factor if mw.factor is not None else np.full_like(base, mw.cny_month)
         return np.where(self.target, value, np.nan)
 
-    def fairs(self, vacancies, sector_wage, p_meet) -> np.ndarray:
-        """Second chance for recent graduates; returns hires (C, 4) by city (agents)."""
+    def second_chance(self, ctx, vacancies, sector_wage, p_meet) -> np.ndarray | None:
+        """Job fairs: a second chance for recent graduates; returns hires (C, 4) by city (agents)
+        and takes the posts from ``vacancies``."""
         jf = self.card.job_fairs
-        e, P, C = self.e, self.e.P, self.e.C
-        if jf is None or not self.active:
-            return np.zeros((C, 4), np.int64)
+        P, C = ctx.people, self.C
+        if jf is None or not self.in_force(ctx.t):
+            return None
         f = jf.matching_factor.value
         p = np.clip(p_meet, 0.0, 1.0)
         p2 = np.where(p < 1.0, (np.minimum(1.0, f * p) - p) / np.maximum(1.0 - p, 1e-12), 0.0)
         g = P.grad_month.astype(np.int64)
-        cand = np.flatnonzero((P.status == -1) & self.lut[P.city] & (g >= 0) & (e.m.month - g < jf.graduated_within_months))
+        cand = np.flatnonzero((P.status == -1) & self.lut[P.city] & (g >= 0) & (ctx.month - g < jf.graduated_within_months))
         if cand.size == 0:
             return np.zeros((C, 4), np.int64)
-        rows = cand[uniforms_at(self.key("fair"), cand) < p2[P.city[cand]]]
+        rows = cand[uniforms_at(self.key(ctx, "fair"), cand) < p2[P.city[cand]]]
         hires = labour.assign_jobs(rows, P.city, P.status, P.wage, P.education, vacancies, sector_wage,
-                                   e.m.min_wage, self.key("fair_hire"))
-        self.book(beneficiaries=hires.sum(1) * e.scale)
+                                   ctx.min_wage, self.key(ctx, "fair_hire"))
+        self.book(beneficiaries=hires.sum(1) * ctx.scale)
         return hires
 
-    def arrears_benefit(self, S: np.ndarray, wage_level: np.ndarray, p_emp: np.ndarray) -> None:
+    def wage_value(self, ctx, S: np.ndarray, p_emp: np.ndarray) -> None:
+        """Wage arrears cleared: low-skilled types expect more of the wage in the target cities."""
         wa = self.card.wage_arrears
-        if wa is None or not self.active:
+        if wa is None or not self.in_force(ctx.t):
             return
-        C = self.e.C
+        C, wage_level = self.C, ctx.wage_level
         edu = np.arange(S.shape[0]) // 4
         low = (edu <= EDUCATION_CODES[wa.max_education]).astype(float)
         gain = wa.arrears_share.value * wa.cleared_share

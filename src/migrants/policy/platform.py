@@ -34,7 +34,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .. import demography
 from ..labour import EDU_PREMIUM_NB, SECTOR_MIN_EDUCATION_NB, offer_noise
 from ..population import RENTER
 from ..rng import uniform
@@ -46,22 +45,32 @@ from .eligibility import uniforms_at
 class PlatformLever(Lever):
     kind = "shared_employment"
 
-    def __init__(self, engine, card: PlatformCard, idx, cards):
-        super().__init__(engine, card, idx, cards)
-        C = engine.C
-        h = engine.m.hours[:C, :C]
+    changes = ("commute_to", "status", "wage", "city", "months_in_city", "housing")  # lent and matched workers
+    makes_commutes = True
+    lends = True
+
+    def __init__(self, card: PlatformCard, idx, cards, ctx, all_cities):
+        super().__init__(card, idx, cards, ctx, all_cities)
+        C = self.C
+        h = ctx.hours[:C, :C]
         member = self.target
         self.pair = member[:, None] & member[None, :] & ~np.eye(C, dtype=bool)
         self.lend_pair = self.pair & (h <= card.lending_max_hours)
         self.commute_pair = self.pair & (h <= card.commute_max_hours)
 
-    def speedup(self) -> np.ndarray:
+    def matching_factor(self, ctx) -> np.ndarray | None:
+        """The "two-hour response": (C,) factor on matching efficiency in member cities."""
+        if not self.in_force(ctx.t):
+            return None
         return np.where(self.target, 1.0 + self.card.matching_speedup.value, 1.0)
 
     # ------------------------------------------------------------ lending
-    def lend(self, employed: np.ndarray, jobs_agents: np.ndarray) -> None:
-        """Lend idle workers (changes ``employed`` in place, by workplace)."""
-        e, P, C = self.e, self.e.P, self.e.C
+    def lend(self, ctx, employed: np.ndarray, jobs_agents: np.ndarray) -> None:
+        """Lend idle workers: they commute to member cities' vacancies (``commute_to``), and
+        ``employed`` (C, 4) agents by workplace changes in place."""
+        if not self.in_force(ctx.t):
+            return
+        P, C = ctx.people, self.C
         excess = np.maximum(employed - jobs_agents, 0.0) * self.target[:, None]
         vac = np.maximum(jobs_agents - employed, 0.0) * self.target[:, None]
         if not excess.any() or not vac.any():
@@ -82,25 +91,28 @@ class PlatformLever(Lever):
         count = np.zeros((C, 4))
         np.add.at(count, (c, s), 1.0)
         p = np.where(count > 0, want / np.maximum(count, 1.0), 0.0)
-        pick = uniforms_at(self.key("lend"), cand) < p[c, s]
+        pick = uniforms_at(self.key(ctx, "lend"), cand) < p[c, s]
         rows, c, s = cand[pick], c[pick], s[pick]
         if rows.size == 0:
             return
         cum = np.cumsum(D[c, :, s], axis=1)
-        u = uniforms_at(self.key("lend_to"), rows) * cum[:, -1]
+        u = uniforms_at(self.key(ctx, "lend_to"), rows) * cum[:, -1]
         j = np.minimum((cum <= u[:, None]).sum(1), C - 1)
         P.commute_to[rows] = (j + 1).astype(np.int16)
         np.add.at(employed, (c, s), -1.0)
         np.add.at(employed, (j, s), 1.0)
-        self.book(beneficiaries=by_city(c, C) * e.scale)
+        self.book(beneficiaries=by_city(c, C) * ctx.scale)
 
     # ----------------------------------------------------------- matching
-    def match(self, seekers_left, vacancies, sector_wage, mu, alpha, flows) -> tuple[np.ndarray, np.ndarray]:
-        """Metro-wide round for seekers left after local matching.
+    def metro_round(self, ctx, seekers_left, vacancies, sector_wage, mu):
+        """Metro-wide round for seekers left after local matching; takes posts from ``vacancies``.
 
-        Returns (found (C,) agents by residence, hires (C, 4) agents by workplace).
+        Returns (found (C,) agents by residence, hires (C, 4) agents by workplace, moves (J, J)
+        persons of those who relocate, children included), or None when not in force.
         """
-        e, P, C, scale = self.e, self.e.P, self.e.C, self.e.scale
+        if not self.in_force(ctx.t):
+            return None
+        P, C, scale, alpha = ctx.people, self.C, ctx.scale, ctx.matching_elasticity
         V = np.maximum(vacancies, 0.0).sum(1)
         V_other = (self.pair * V[None, :]).sum(1)
         U = np.maximum(seekers_left, 0.0) * self.target
@@ -108,18 +120,26 @@ class PlatformLever(Lever):
         m = np.minimum(m, np.minimum(U, V_other))
         p = np.where(U > 0, m / np.maximum(U, 1e-12), 0.0)
         cand = np.flatnonzero((P.status == -1) & self.lut[P.city])
-        rows = cand[uniforms_at(self.key("meet"), cand) < p[P.city[cand]]]
+        rows = cand[uniforms_at(self.key(ctx, "meet"), cand) < p[P.city[cand]]]
         found, hires, moves, kids, _ = platform_assign(
             rows, P.city, P.status, P.wage, P.education, P.months_in_city, P.housing, P.children, P.commute_to,
-            vacancies, sector_wage, e.m.min_wage, self.pair, self.commute_pair, scale, self.key("hire"))
+            vacancies, sector_wage, ctx.min_wage, self.pair, self.commute_pair, scale, self.key(ctx, "hire"))
+        f = None
         if moves.any():
-            kids_moved = demography.transfer_children(e.m.cohorts.minors, kids)
-            f = moves * scale + kids_moved
+            f = moves * scale + ctx.move_children(kids)
             np.fill_diagonal(f, 0)
-            flows += f
         cost = found * scale * self.card.cost_cny_per_match
         self.book(beneficiaries=found * scale, spend_cny=cost)
-        return found, hires
+        return found, hires, f
+
+
+    @classmethod
+    def pay_all(cls, ctx, levers, births) -> None:
+        """Book the month's commuters of each member city (the platform's own cost is per match)."""
+        out, _, hws = commuters(ctx.people, levers[0].C)
+        for lv in levers:
+            if lv.in_force(ctx.t) or out.any():
+                lv.book(commuters=(hws * lv.target[None, :, None]).sum((1, 2)) * ctx.scale)
 
 
 @njit(cache=True)

@@ -47,22 +47,25 @@ def by_degree(table: dict) -> np.ndarray:
 class TalentLever(Lever):
     kind = "talent_subsidy"
 
-    def __init__(self, engine, card: TalentCard, idx, cards):
-        super().__init__(engine, card, idx, cards)
+    changes = ("subsidy_months_left", "subsidy_card", "policy_flags", "housing", "unit_card", "unit_since")
+
+    def __init__(self, card: TalentCard, idx, cards, ctx, all_cities):
+        super().__init__(card, idx, cards, ctx, all_cities)
         self.living = card.living_subsidy
         self.home = card.home_purchase
         self.living_amount = by_degree(self.living.by_degree) if self.living else np.zeros(6)
         self.home_amount = by_degree(self.home.by_degree) if self.home else np.zeros(6)
         self.tmask = type_mask(self.blocks)
         self.units = UnitProgramme(self, card.talent_apartments) if card.talent_apartments else None
+        self.home_candidates = None  # (rows, card code, amount) of the month: set in step 6, paid in step 8
 
     # ------------------------------------------------------------- utility
-    def expected_benefit(self, S: np.ndarray, p_emp: np.ndarray) -> None:
+    def income_value(self, ctx, S: np.ndarray, p_emp: np.ndarray) -> None:
         """Add this card's expected monthly value to the (K, J) subsidy table."""
-        if not self.active:
+        if not self.in_force(ctx.t):
             return
         edu = np.arange(S.shape[0]) // 4
-        C = self.e.C
+        C = self.C
         if self.living:
             a = self.living_amount[edu] * self.tmask
             col = self.target * (p_emp if self.living.require_employed else 1.0)
@@ -71,17 +74,34 @@ class TalentLever(Lever):
             a = self.home_amount[edu] * self.tmask / self.home.value_months.value
             S[:, :C] += a[:, None] * self.target[None, :]
 
+    def housing_value(self, ctx, S: np.ndarray) -> None:
+        if self.units is not None:
+            self.units.expected_benefit(ctx, S)
+
+    def housing_step(self, ctx) -> None:
+        if self.units is not None:
+            self.units.step(ctx)
+
+    @classmethod
+    def subsidy_purchases_all(cls, ctx, levers) -> None:
+        subsidy_purchases(ctx, levers)
+
+    @classmethod
+    def pay_all(cls, ctx, levers, births) -> None:
+        pay_living(ctx, levers)
+        pay_home(ctx, levers)
+
 
 # ----------------------------------------------------------------- living
-def pay_living(e, levers: list[TalentLever]) -> None:
+def pay_living(ctx, levers: list[TalentLever]) -> None:
     """Enrol and pay monthly living subsidies (all living-subsidy cards together)."""
     L = [lv for lv in levers if lv.living is not None]
     if not L:
         return
-    P, scale = e.P, e.scale
+    P, scale = ctx.people, ctx.scale
     left, card = P.subsidy_months_left, P.subsidy_card
     # enrolment: the most generous card in force for each qualifying person
-    act = [lv for lv in L if lv.active]
+    act = [lv for lv in L if lv.in_force(ctx.t)]
     if act:
         # only people in some active card's cities can enrol: filter by the cities first,
         # so the candidates are a few per cent of the rows, not everyone never enrolled
@@ -91,19 +111,19 @@ def pay_living(e, levers: list[TalentLever]) -> None:
         best_amt = np.zeros(free.size)
         for lv in act:
             amt = lv.living_amount[P.education[free]]
-            ok = lv.in_target(free) & (amt > best_amt)
+            ok = lv.in_target(P, free) & (amt > best_amt)
             if lv.living.require_employed:
                 ok &= P.status[free] >= 0
-            ok[ok] &= lv.eligible(free[ok])
+            ok[ok] &= lv.eligible(ctx, free[ok])
             best[ok] = lv.code
             best_amt[ok] = amt[ok]
         for lv in act:
             rows = free[best == lv.code]
             if rows.size == 0:
                 continue
-            q = lv.quota_left_agents()
+            q = lv.quota_left_agents(scale)
             if rows.size > q:
-                rows = rows[take_first(int(q), uniforms_at(lv.key("quota"), rows))]
+                rows = rows[take_first(int(q), uniforms_at(lv.key(ctx, "quota"), rows))]
             left[rows] = lv.living.months
             card[rows] = lv.code
             lv.newly += rows.size * scale
@@ -112,7 +132,7 @@ def pay_living(e, levers: list[TalentLever]) -> None:
         rows = np.flatnonzero((card == lv.code) & (left > 0))
         if rows.size == 0:
             continue
-        inside = lv.in_target(rows)
+        inside = lv.in_target(P, rows)
         gone = rows[~inside]
         left[gone] = -1  # left the paying cities: the rest is forfeited
         card[gone] = 0
@@ -120,39 +140,41 @@ def pay_living(e, levers: list[TalentLever]) -> None:
         if lv.living.require_employed:
             rows = rows[P.status[rows] >= 0]
         amount = lv.living_amount[P.education[rows]] * scale
-        ok = ration(amount, uniforms_at(lv.key("budget"), rows), lv.budget_left)
+        ok = ration(amount, uniforms_at(lv.key(ctx, "budget"), rows), lv.budget_left)
         rows, amount = rows[ok], amount[ok]
         left[rows] -= 1
         done = rows[left[rows] == 0]
         left[done] = -1  # used up: no second programme
         card[done] = 0
         c = P.city[rows]
-        lv.book(beneficiaries=by_city(c, e.C) * scale, spend_cny=by_city(c, e.C, amount))
+        lv.book(beneficiaries=by_city(c, lv.C) * scale, spend_cny=by_city(c, lv.C, amount))
 
 
 # ------------------------------------------------------------ home purchase
-def before_purchases(e, levers: list[TalentLever]) -> None:
-    """Remember eligible market renters (candidates) and make subsidy-induced purchases."""
-    H = [lv for lv in levers if lv.home is not None and lv.active]
-    e.home_candidates = None
+def subsidy_purchases(ctx, levers: list[TalentLever]) -> None:
+    """Remember eligible market renters (the month's candidates, on the levers) and make the
+    purchases the subsidy brings forward (``housing`` becomes owner)."""
+    H = [lv for lv in levers if lv.home is not None and lv.in_force(ctx.t)]
+    for lv in levers:
+        lv.home_candidates = None
     if not H:
         return
-    P = e.P
+    P, C = ctx.people, H[0].C
     rows = np.flatnonzero((P.housing == RENTER) & ((P.policy_flags & HOME_SUBSIDY_USED) == 0)
-                          & (P.city >= 0) & (P.city < e.C))
+                          & (P.city >= 0) & (P.city < C))
     best = np.zeros(rows.size, np.int16)
     best_amt = np.zeros(rows.size)
     for lv in H:
         amt = lv.home_amount[P.education[rows]]
-        ok = lv.in_target(rows) & (amt > best_amt)
-        ok[ok] &= lv.eligible(rows[ok])
+        ok = lv.in_target(P, rows) & (amt > best_amt)
+        ok[ok] &= lv.eligible(ctx, rows[ok])
         best[ok] = lv.code
         best_amt[ok] = amt[ok]
     keep = best > 0
     rows, best, best_amt = rows[keep], best[keep], best_amt[keep]
-    e.home_candidates = (rows, best, best_amt)
-    hazard0 = e.m.config.housing.buy_hazard_month.value
-    price = e.m.cities["house_price_cny_m2"].to_numpy(float)
+    levers[0].home_candidates = (rows, best, best_amt)  # paid in step 8 if they bought (pay_home)
+    hazard0 = ctx.buy_hazard_month
+    price = ctx.cities["house_price_cny_m2"].to_numpy(float)
     for lv in H:
         sel = (best == lv.code) & (P.status[rows] >= 0)
         r = rows[sel]
@@ -160,17 +182,17 @@ def before_purchases(e, levers: list[TalentLever]) -> None:
             continue
         value = best_amt[sel] / (price[P.city[r]] * lv.home.home_size_m2.value)
         hazard = hazard0 * lv.home.purchase_elasticity.value * value
-        buy = r[uniforms_at(lv.key("buy"), r) < hazard]
+        buy = r[uniforms_at(lv.key(ctx, "buy"), r) < hazard]
         P.housing[buy] = OWNER
 
 
-def pay_home(e, levers: list[TalentLever]) -> None:
+def pay_home(ctx, levers: list[TalentLever]) -> None:
     """Pay the candidates who became owners this month (once per person)."""
-    if e.home_candidates is None:
+    if levers[0].home_candidates is None:
         return
-    P, scale = e.P, e.scale
-    rows, best, amt = e.home_candidates
-    e.home_candidates = None
+    P, scale = ctx.people, ctx.scale
+    rows, best, amt = levers[0].home_candidates
+    levers[0].home_candidates = None
     bought = P.housing[rows] == OWNER
     rows, best, amt = rows[bought], best[bought], amt[bought]
     P.policy_flags[rows] |= HOME_SUBSIDY_USED
@@ -179,12 +201,12 @@ def pay_home(e, levers: list[TalentLever]) -> None:
         if not sel.any():
             continue
         r, a = rows[sel], amt[sel] * scale
-        q = lv.quota_left_agents()
+        q = lv.quota_left_agents(scale)
         if r.size > q:
-            ok = take_first(int(q), uniforms_at(lv.key("quota"), r))
+            ok = take_first(int(q), uniforms_at(lv.key(ctx, "quota"), r))
             r, a = r[ok], a[ok]
-        ok = ration(a, uniforms_at(lv.key("budget"), r), lv.budget_left)
+        ok = ration(a, uniforms_at(lv.key(ctx, "budget"), r), lv.budget_left)
         r, a = r[ok], a[ok]
         lv.newly += r.size * scale
         c = P.city[r]
-        lv.book(beneficiaries=by_city(c, e.C) * scale, spend_cny=by_city(c, e.C, a))
+        lv.book(beneficiaries=by_city(c, lv.C) * scale, spend_cny=by_city(c, lv.C, a))

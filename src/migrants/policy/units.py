@@ -42,7 +42,7 @@ class UnitProgramme:
         self.lv = lever
         self.spec = spec
         self.code = lever.code
-        C = lever.e.C
+        C = lever.C
         self.units = np.zeros(C)  # units in the stock now
         self.cap_agents = np.zeros(C, np.int64)
         self.queue_agents = np.zeros(C)
@@ -56,15 +56,16 @@ class UnitProgramme:
         cap = self.cap_agents.astype(float)
         return np.where(cap > 0, cap / np.maximum(cap + self.queue_agents, 1.0), 0.0)
 
-    def expected_benefit(self, S: np.ndarray, rent: np.ndarray) -> None:
-        if not self.lv.active:
+    def expected_benefit(self, ctx, S: np.ndarray) -> None:
+        """Add the expected monthly rent discount (K, J) of qualifying types to ``S``."""
+        if not self.lv.in_force(ctx.t):
             return
-        C = self.lv.e.C
+        C, rent = self.lv.C, ctx.rent
         S[:, :C] += self.tmask[:, None] * (self.coverage() * self.spec.rent_discount * rent * self.lv.target)[None, :]
 
-    def step(self) -> None:
-        lv, e, spec = self.lv, self.lv.e, self.spec
-        P, scale, C, month = e.P, e.scale, e.C, e.m.month
+    def step(self, ctx) -> None:
+        lv, spec = self.lv, self.spec
+        P, scale, C, month = ctx.people, ctx.scale, lv.C, ctx.month
         uc, since = P.unit_card, P.unit_since
         code = self.code
         # 1. tenants who left, tenancies that end
@@ -72,8 +73,8 @@ class UnitProgramme:
         gone = housed[(P.housing[housed] != SUBSIDISED) | (P.city[housed] < 0)]  # moved away, or died / retired
         uc[gone] = 0
         housed = housed[(P.housing[housed] == SUBSIDISED) & (P.city[housed] >= 0)]
-        if not lv.active:
-            self._end(housed)
+        if not lv.in_force(ctx.t):
+            self._end(P, housed)
             waiting = np.flatnonzero(uc == code)
             uc[waiting] = 0
             self.cap_agents[:] = 0
@@ -81,13 +82,13 @@ class UnitProgramme:
             return
         if spec.max_tenancy_months is not None:
             over = housed[(month - since[housed].astype(np.int64)) >= spec.max_tenancy_months]
-            self._end(over)
+            self._end(P, over)
             housed = np.setdiff1d(housed, over, assume_unique=True)
         # 2. the stock
-        now = spec.units.at(e.t) * lv.target
+        now = spec.units.at(ctx.t) * lv.target
         added = np.maximum(now - self.units, 0.0)
         if spec.adds_to_stock and added.any():
-            e.m.stock += added * self.tenants_per_unit
+            ctx.add_housing_stock(added * self.tenants_per_unit)
         if spec.capital_cost_cny_per_unit and added.any():
             lv.book(spend_cny=added * spec.capital_cost_cny_per_unit)
         self.units = now
@@ -99,19 +100,19 @@ class UnitProgramme:
             h = housed[order]
             rank = _rank_in_group(P.city[h])
             over = h[rank >= self.cap_agents[P.city[h]]]
-            self._end(over)
+            self._end(P, over)
             housed = np.setdiff1d(housed, over)
             tenants = by_city(P.city[housed], C).astype(np.int64)
         # 3. the queue
         waiting = np.flatnonzero(uc == code)
-        stay = lv.in_target(waiting) & (P.housing[waiting] == RENTER)
-        stay[stay] &= lv.eligible(waiting[stay])
+        stay = lv.in_target(P, waiting) & (P.housing[waiting] == RENTER)
+        stay[stay] &= lv.eligible(ctx, waiting[stay])
         uc[waiting[~stay]] = 0
         waiting = waiting[stay]
         cand = np.flatnonzero((uc == 0) & (P.housing == RENTER) & lv.lut[P.city])
         if cand.size:
-            cand = cand[lv.eligible(cand)]
-            join = cand[uniforms_at(lv.key("apply"), cand) < spec.apply_month.value]
+            cand = cand[lv.eligible(ctx, cand)]
+            join = cand[uniforms_at(lv.key(ctx, "apply"), cand) < spec.apply_month.value]
             uc[join] = code
             since[join] = month
             waiting = np.sort(np.concatenate([waiting, join]))
@@ -120,12 +121,12 @@ class UnitProgramme:
         allocated = np.zeros(C)
         wait_sum = np.zeros(C)
         if waiting.size and free.any():
-            tie = uniforms_at(lv.key("queue"), waiting)
+            tie = uniforms_at(lv.key(ctx, "queue"), waiting)
             order = np.lexsort((tie, since[waiting].astype(np.int64), P.city[waiting]))
             w = waiting[order]
             rank = _rank_in_group(P.city[w])
             got = w[rank < free[P.city[w]]]
-            q = lv.quota_left_agents()
+            q = lv.quota_left_agents(scale)
             if got.size > q:  # queue order: the first in line
                 got = got[: int(q)]
             waited = month - since[got].astype(np.int64)
@@ -138,11 +139,11 @@ class UnitProgramme:
             housed = np.concatenate([housed, got])
             waiting = np.setdiff1d(waiting, got)
         # 5. the rent discount, within the budget (the newest tenancies end first)
-        rent = e.m.rent
+        rent = ctx.rent  # this month's, after step 6's update
         cost = rent[P.city[housed]] * spec.rent_discount * scale
         ok = ration(cost, _age_priority(since[housed], housed), lv.budget_left)
         if not ok.all():
-            self._end(housed[~ok])
+            self._end(P, housed[~ok])
             housed, cost = housed[ok], cost[ok]
         c = P.city[housed]
         persons = by_city(c, C) * scale
@@ -151,8 +152,8 @@ class UnitProgramme:
                 capacity_units=self.units.copy(), queue=self.queue_agents * scale, allocated=allocated,
                 wait_months_sum=wait_sum)
 
-    def _end(self, rows) -> None:
-        P = self.lv.e.P
+    @staticmethod
+    def _end(P, rows) -> None:
         P.housing[rows] = RENTER
         P.unit_card[rows] = 0
 
@@ -179,6 +180,14 @@ class HousingLever(Lever):
 
     kind = "affordable_housing"
 
-    def __init__(self, engine, card: HousingCard, idx, cards):
-        super().__init__(engine, card, idx, cards)
+    changes = ("housing", "unit_card", "unit_since")
+
+    def __init__(self, card: HousingCard, idx, cards, ctx, all_cities):
+        super().__init__(card, idx, cards, ctx, all_cities)
         self.units = UnitProgramme(self, card)
+
+    def housing_value(self, ctx, S: np.ndarray) -> None:
+        self.units.expected_benefit(ctx, S)
+
+    def housing_step(self, ctx) -> None:
+        self.units.step(ctx)
