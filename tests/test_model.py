@@ -2,10 +2,9 @@
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from migrants import MigrationModel
-from migrants.metrics import CITY_COLUMNS, MODEL_REPORTERS
+from migrants.metrics import MODEL_REPORTERS
 
 from conservation import assert_people_conserved
 

@@ -15,7 +15,7 @@ import yaml
 from migrants import MigrationModel
 from migrants.config import load_scenario
 from migrants.errors import ConfigError
-from migrants.policies import POLICY_COLUMNS, POLICY_DIR, available_cards, load_card, load_cards
+from migrants.policies import POLICY_COLUMNS, available_cards, load_card, load_cards
 from migrants.policy.cards import effective_end, month_index
 
 SCENARIOS = ["shenyang_talent_3_0", "metro_shared_employment", "affordable_housing_75k", "zero_threshold_hukou",

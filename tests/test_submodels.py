@@ -1,7 +1,6 @@
 """Submodels one by one: matching, wages, rents, demography, the column store, the RNG."""
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

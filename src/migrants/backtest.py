@@ -324,7 +324,7 @@ def run_backtest(out: Path, seeds: int = 3, scale: int | None = None, jobs: int 
     if holdout is not None:
         write_parquet(summary(held_out_rows(df, cities, holdout)), out / "summary_holdout.parquet")
     plot(df, frames, cities, prov2010, out / "backtest.png")
-    from .cli import versions
+    from .provenance import versions
     from .io import write_json
 
     v = versions()

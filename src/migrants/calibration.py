@@ -332,7 +332,7 @@ def calibrate(spec_path, out: Path, *, jobs: int = 1, backend: str = "loky", add
 
     from .experiments.backends import check_backend, open_backend
     from .kernels import default_threads
-    from .experiments.runner import code_version
+    from .provenance import code_version
     from .io import write_json, write_parquet
 
     t_start = time.perf_counter()

@@ -750,6 +750,14 @@ def load_geography(cfg="baseline") -> Geography:
                      cross_province=province_matrix(cities))
 
 
+def travel_hours(geo: Geography, open_links: np.ndarray | None = None) -> np.ndarray:
+    """Fastest travel time (J, J) hours over the links open (``open_links``, a mask over
+    ``geo.links``; None: every link)."""
+    links = geo.links if open_links is None else geo.links[open_links]
+    graph = build_transport_graph(geo.cities, links, geo.rest_of_china)
+    return travel_time_matrix(graph).astype(float)
+
+
 def great_circle_km(lat1, lon1, lat2, lon2):
     """Haversine distance in km (arrays broadcast)."""
     lat1, lon1, lat2, lon2 = map(np.radians, (lat1, lon1, lat2, lon2))

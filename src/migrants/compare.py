@@ -45,8 +45,6 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
-from typing import List, Optional
 
 import numpy as np
 import pandas as pd
@@ -162,8 +160,8 @@ def arm_spec(base: str, policy: str, overrides: dict) -> tuple[str, dict]:
     ``a+b+c`` is a sum of cards, each part taken as a card whatever else bears its name
     (scenarios cannot be summed); one name is a card or a scenario (``_is_card``).
     """
-    from .config import load_scenario
     from .policy.cards import card_path, split_reference
+    from .policy.policyset import PolicySet
 
     parts = [p.strip() for p in policy.split("+")] if "+" in policy else [policy]
     if len(parts) > 1:
@@ -174,8 +172,7 @@ def arm_spec(base: str, policy: str, overrides: dict) -> tuple[str, dict]:
                 raise ConfigError(f"policy {policy!r}: part {part!r} is not a policy card; expected card names "
                                   f"joined with +, from {', '.join(available_cards())}")
     if len(parts) > 1 or _is_card(policy):
-        cfg = load_scenario(base, {k: v for k, v in overrides.items() if k != "policies"})
-        return base, {**overrides, "policies": list(cfg.policies) + parts}
+        return base, {**overrides, "policies": PolicySet.of(base, overrides).plus(parts).refs}
     return policy, dict(overrides)
 
 
@@ -203,6 +200,7 @@ def compare(base: str, policy: str, replicates: int = 5, months: int | None = No
     """
     from .config import load_scenario
     from .policy.cards import card_path, load_card
+    from .policy.policyset import PolicySet
 
     if replicates < 1:
         raise ConfigError(f"--replicates {replicates}: expected a whole number >= 1")
@@ -216,14 +214,14 @@ def compare(base: str, policy: str, replicates: int = 5, months: int | None = No
     pol_cfg = load_scenario(pol_scenario, pol_ov)
     if base_cfg.cities != pol_cfg.cities and pol_scenario == policy and card_path(policy).exists():
         # a package and a card share the name (e.g. shenyang_talent_3_0): on another city set, take the card
-        pol_scenario, pol_ov = base, {**ov, "policies": list(base_cfg.policies) + [policy]}
+        pol_scenario, pol_ov = base, {**ov, "policies": PolicySet.parse(base_cfg.policies).plus([policy]).refs}
         pol_cfg = load_scenario(pol_scenario, pol_ov)
     if base_cfg.cities != pol_cfg.cities:
         raise ConfigError(f"compare: {base!r} and {policy!r} simulate different cities; expected the same set")
-    from .model import MigrationModel
+    from .model import check_scenario
 
     for scen, o in ((base, ov), (pol_scenario, pol_ov)):  # check every card resolves before the long runs
-        MigrationModel(scenario=scen, overrides={**o, "scale": 10**7, "months": 0})
+        check_scenario(scen, o)
     if threads is None:
         from .kernels import default_threads
 
@@ -353,66 +351,3 @@ def format_table(table: pd.DataFrame, meta: dict, by: str | None = None) -> str:
                               if pd.notna(v))
                     or "no region's population differs") + "\n")
     return text
-
-
-def register(app) -> None:
-    """Add the ``compare`` command to the ``migrants`` Typer app."""
-    import typer
-
-    @app.command("compare")
-    def compare_cmd(
-        base: str = typer.Argument(..., help="Base scenario (name in configs/scenarios or YAML path)."),
-        policy: str = typer.Argument(..., help="Policy scenario, or policy card(s) to add to BASE (a+b+c)."),
-        replicates: int = typer.Option(5, "--replicates", "-r", help="Replicates per arm (seeds seed..seed+R-1)."),
-        out: Optional[Path] = typer.Option(None, "--out", help="Folder for compare.parquet and compare.json."),
-        months: Optional[int] = typer.Option(None, "--months", help="Months to simulate (default: the scenario's)."),
-        scale: Optional[int] = typer.Option(None, "--scale", help="Persons per agent (default: the scenario's)."),
-        seed: Optional[int] = typer.Option(None, "--seed", help="First seed (default: BASE's seed)."),
-        set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a field in both arms: path=value."),
-        jobs: int = typer.Option(1, "--jobs", help="Runs in parallel (joblib)."),
-        ensemble: Optional[int] = typer.Option(None, "--ensemble", help="K replicates, replicate k with posterior "
-                                               "draw k (parameter uncertainty); replaces --replicates."),
-        by: Optional[str] = typer.Option(None, "--by", help="Print every city or province (city|province) instead "
-                                         "of the policy's targets, the metro area and all cities; the file has all."),
-        threads: Optional[int] = typer.Option(None, "--threads", help="numba threads per run (default: 1 per run "
-                                              "when --jobs > 1, else all cores)."),
-        quiet: bool = typer.Option(False, "--quiet", metavar="", help="No progress or table."),
-    ):
-        """Compare a policy with a base: differences per city, province and metro area, with 95% CIs."""
-        import sys
-
-        from tqdm import tqdm
-
-        from .cli import fail, parse_sets
-        from .io import write_json, write_parquet
-
-        if replicates < 1:
-            fail(f"--replicates {replicates}: expected a whole number >= 1")
-        if months is not None and months < 1:
-            fail(f"--months {months}: expected a whole number of months >= 1")
-        if scale is not None and scale < 1:
-            fail(f"--scale {scale}: expected a whole number of persons per agent >= 1")
-        if jobs < 1:
-            fail(f"--jobs {jobs}: expected a whole number >= 1")
-        if ensemble is not None and ensemble < 1:
-            fail(f"--ensemble {ensemble}: expected a whole number of parameter draws >= 1")
-        if by is not None and by not in ("city", "province"):
-            fail(f"--by {by!r}: expected city or province")
-        if threads is not None and threads < 1:
-            fail(f"--threads {threads}: expected a whole number >= 1")
-        try:
-            n_runs = 2 * (ensemble or replicates)
-            with tqdm(total=n_runs, unit="run", disable=quiet, file=sys.stderr) as bar:
-                table, meta, reps = compare(base, policy, replicates, months, scale, seed, parse_sets(set_), jobs,
-                                            progress=lambda i, n: bar.update(1), ensemble=ensemble,
-                                            threads=threads)
-        except ConfigError as e:
-            fail(str(e))
-        if out is not None:
-            write_parquet(reps, out / "compare_replicates.parquet")
-            write_json(meta, out / "compare.json")
-            write_parquet(table, out / "compare.parquet")
-        if not quiet:
-            typer.echo(format_table(table, meta, by))
-            if out is not None:
-                typer.echo(f"wrote {out}/compare.parquet, compare_replicates.parquet, compare.json")

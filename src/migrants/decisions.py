@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .population import EDU_PREMIUM, OWNER, RENTER, SUBSIDISED, UNEMPLOYED
+from .population import EDU_PREMIUM, OWNER, RENTER, UNEMPLOYED
 from .kernels import NCHUNK, chunk_starts
 from .labour import offer_noise
 from .rng import uniform

@@ -12,9 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from .population import (
-    EDUCATION,
     INACTIVE,
-    MINOR_AGES,
     RETIREE_AGE0,
     RETIREE_AGES,
     RENTER,

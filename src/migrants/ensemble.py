@@ -185,3 +185,26 @@ def ensemble_table(frames: dict[int, pd.DataFrame], level: float = 0.9) -> pd.Da
             rec[f"{col}_mean"], rec[f"{col}_low"], rec[f"{col}_high"] = spread(g[col].to_numpy(), level)
         out.append(rec)
     return pd.DataFrame(out)
+
+
+def write_ensemble(out, cfg, k: int, draws: pd.DataFrame, cms: dict, fls: dict, wall_s: float | None = None):
+    """Write an ensemble's folder as one unit: the members' mean as city_month/flows, every
+    member's city_month, the draws, the summary with intervals, and run.json.
+    Returns (mean city_month, ensemble summary)."""
+    from .io import write_folder
+    from .provenance import versions
+
+    mean_cm = member_mean(cms, ["month", "date", "city", "province"])
+    mean_fl = member_mean(fls, [c for c in next(iter(fls.values())).columns if c != "movers"])
+    table = ensemble_table(cms)
+    meta = {"scenario": cfg.name, "config": cfg.model_dump(mode="json"), "seed": int(draws["seed"].iloc[0]),
+            "scale": cfg.scale, "months": cfg.months, "start": cfg.start, "versions": versions(),
+            "timings": {"wall_s": wall_s},
+            "ensemble": {"members": k, "posterior": str(POSTERIOR), "seeds": draws["seed"].tolist(),
+                         "rule": "member k: posterior draw k (systematic resampling by weight, seeded by the "
+                                 "ensemble seed) and seed + k; city_month/flows are the members' means; "
+                                 "intervals are the central 90% of the members"}}
+    write_folder(out, {"city_month.parquet": mean_cm, "flows.parquet": mean_fl,
+                       "ensemble_city_month.parquet": stack(cms, draws), "ensemble_draws.parquet": draws,
+                       "ensemble_summary.parquet": table, "run.json": meta})
+    return mean_cm, table

@@ -367,9 +367,7 @@ class MigrationModel(mesa.Model):
     def _travel_hours(self) -> np.ndarray:
         """Fastest travel time (J, J) hours over the links open this month."""
         now = self.start_index + self.month
-        links = self.links if self.record is None else self.links[self.record.open_links(now)]
-        graph = cities_mod.build_transport_graph(self.geography.cities, links, self._roc_raw)
-        return cities_mod.travel_time_matrix(graph).astype(float)
+        return cities_mod.travel_hours(self.geography, None if self.record is None else self.record.open_links(now))
 
     def _intake_index(self, year: int) -> float:
         """Universities' intake in ``year`` relative to 2020 (configs/cities.csv): the national
@@ -584,3 +582,25 @@ class MigrationModel(mesa.Model):
     def date(self) -> str:
         idx = self.start_index + self.month
         return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+
+
+def check_scenario(scenario="baseline", overrides: dict | None = None) -> tuple[Scenario, int]:
+    """Check a scenario without running it: its fields, every data file it reads (cities,
+    links, provinces, the record of the years, vital rates, the census) and its policy cards
+    (targets, conflicts).  No population is built.  Returns (the scenario, C); raises ConfigError."""
+    from .policy.base import Places
+    from .policy.cards import load_cards
+    from .policy.engine import build_levers
+
+    cfg = load_scenario(scenario, dict(overrides or {}))
+    geo = cities_mod.load_geography(cfg)
+    record = (history.load_record(cfg.resolve(cfg.data.history), geo.cities, geo.links, geo.rest_of_china["name_en"],
+                                  set(geo.all_cities["name_en"]), set(geo.provinces.index))
+              if cfg.time_varying_inputs else None)
+    load_vital_rates(cfg.resolve(cfg.data.vital_rates))
+    census_inputs(cfg, geo)
+    if cfg.policies:
+        start = month_index(cfg.start)
+        hours = cities_mod.travel_hours(geo, None if record is None else record.open_links(start))
+        build_levers(load_cards(list(cfg.policies)), Places(geo.cities, geo.all_cities, hours))
+    return cfg, geo.n_cities

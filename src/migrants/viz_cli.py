@@ -1,4 +1,4 @@
-"""``migrants viz [SCENARIO] [--host H] [--port P]``: serve the browser page.
+"""Serving the browser page (``migrants viz [SCENARIO] [--host H] [--port P]``, ``migrants.cli.viz``).
 
 Runs ``solara run viz/app.py`` with the scenario passed in the environment
 variable ``MIGRANTS_VIZ_SCENARIO`` (a name in ``configs/scenarios`` or
@@ -17,9 +17,6 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Optional
-
-import typer
 
 from .errors import ConfigError
 
@@ -65,59 +62,44 @@ def solara_command() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "solara"]
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def viz(
-        scenario: Optional[str] = typer.Argument(
-            None, help="Scenario or teaching preset to open with (name or YAML path); default: baseline."),
-        host: str = typer.Option("localhost", "--host", help="Address to serve on."),
-        port: int = typer.Option(8765, "--port", help="Port to serve on."),
-        open_browser: bool = typer.Option(False, "--open/--no-open", metavar="", help="Open a browser tab."),
-        dev: bool = typer.Option(False, "--dev", metavar="", help="Reload the page when viz/ files change (development)."),
-    ):
-        """Serve the browser page: watch and steer one run (Solara, Mesa's SolaraViz)."""
-        try:
-            resolved = resolve_scenario(scenario)
-        except ConfigError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(2)
-        if not (1 <= port <= 65535):
-            typer.echo(f"error: --port {port}: expected a port number from 1 to 65535", err=True)
-            raise typer.Exit(2)
-        if not port_free(host, port):
-            typer.echo(f"error: --port {port}: {host}:{port} is already in use (another `migrants viz`, or another "
-                       "program); stop it or choose another --port", err=True)
-            raise typer.Exit(2)
-        if not APP.exists():
-            typer.echo(f"error: the page {APP} is missing (is this a full checkout of the project?)", err=True)
-            raise typer.Exit(2)
-        env = dict(os.environ)
-        env.pop(ENV_SCENARIO, None)
-        if resolved:
-            env[ENV_SCENARIO] = resolved
-        # serve the front end from the local cache (the default, said here so an environment cannot turn it off)
-        env.setdefault("SOLARA_ASSETS_PROXY", "true")
-        env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
-        cmd = [*solara_command(), "run", str(APP), "--host", host, "--port", str(port)]
-        cmd.append("--open" if open_browser else "--no-open")
-        if not dev:
-            cmd.append("--production")
-        typer.echo(f"migrants viz: serving {resolved or 'baseline'} on http://{host}:{port}/  (Ctrl+C stops)", err=True)
-        proc = subprocess.Popen(cmd, env=env)
+def serve(scenario: str | None = None, *, host: str = "localhost", port: int = 8765, open_browser: bool = False,
+          dev: bool = False, echo=print) -> int:
+    """Serve the page until stopped (Ctrl+C, SIGTERM or SIGHUP stop the server it starts);
+    returns the server's exit code.  Raises ConfigError for a bad scenario, port or checkout."""
+    resolved = resolve_scenario(scenario)
+    if not (1 <= port <= 65535):
+        raise ConfigError(f"--port {port}: expected a port number from 1 to 65535")
+    if not port_free(host, port):
+        raise ConfigError(f"--port {port}: {host}:{port} is already in use (another `migrants viz`, or another "
+                          "program); stop it or choose another --port")
+    if not APP.exists():
+        raise ConfigError(f"the page {APP} is missing (is this a full checkout of the project?)")
+    env = dict(os.environ)
+    env.pop(ENV_SCENARIO, None)
+    if resolved:
+        env[ENV_SCENARIO] = resolved
+    # serve the front end from the local cache (the default, said here so an environment cannot turn it off)
+    env.setdefault("SOLARA_ASSETS_PROXY", "true")
+    env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
+    cmd = [*solara_command(), "run", str(APP), "--host", host, "--port", str(port)]
+    cmd.append("--open" if open_browser else "--no-open")
+    if not dev:
+        cmd.append("--production")
+    echo(f"migrants viz: serving {resolved or 'baseline'} on http://{host}:{port}/  (Ctrl+C stops)")
+    proc = subprocess.Popen(cmd, env=env)
 
-        def stop(signum, _frame):  # SIGTERM or SIGHUP to this command stops the server it started
-            raise KeyboardInterrupt
+    def stop(signum, _frame):  # SIGTERM or SIGHUP to this command stops the server it started
+        raise KeyboardInterrupt
 
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, stop)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)
         try:
-            code = proc.wait()
-        except KeyboardInterrupt:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            code = 0
-        raise typer.Exit(code)
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        return 0

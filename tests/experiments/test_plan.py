@@ -7,7 +7,8 @@ import pytest
 from migrants.config import load_scenario
 from migrants.errors import ConfigError
 from migrants.experiments import plan as plan_mod
-from migrants.experiments.plan import card_key, make_plan
+from migrants.experiments.plan import make_plan
+from migrants.policy.policyset import card_key
 from migrants.experiments.seeds import BASELINE_POINT
 
 from .conftest import TINY, tiny_dict

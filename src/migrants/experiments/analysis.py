@@ -273,9 +273,8 @@ def analyse(summary: pd.DataFrame, manifest: dict) -> tuple[dict[str, pd.DataFra
         out["levers"] = lever_table(d, lever_names, kpis, conf)
         out["rankings"] = lever_rankings(d, out["levers"], kpis)
     has_base = (summary["point"] == BASELINE_POINT).any()
-    con = None
     if has_base:
-        con = out["contrasts"] = contrasts(summary, kpis, conf)
+        out["contrasts"] = contrasts(summary, kpis, conf)
     elif manifest.get("baseline"):
         notes.append("the baseline arm has no finished run: no contrasts")
     else:

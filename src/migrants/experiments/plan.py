@@ -24,7 +24,8 @@ from ..cities import scenario_cities
 from ..outcomes import parse_kpi, region_members
 from .kpis import kpi_columns
 from .seeds import BASELINE_POINT, RunSeed, run_seed
-from .spec import Spec, card_field_value, load_spec, resolve_scenario
+from ..policy.policyset import PolicySet, card_key
+from .spec import Spec, load_spec, resolve_scenario
 from .worker import RunResult, RunTask
 
 #: pandas dtype of a factor column, by kind (nullable, so the baseline arm may lack a value)
@@ -132,30 +133,27 @@ class Plan:
         field_factors = [f for f in self.spec.factors if f.path and f.path.startswith("policies.")]
         if not (self.spec.policies or self.card_factors or field_factors or "policies" in self.fixed):
             return None
-        refs: dict[str, list] = {}  # card key -> [reference without brackets, [field=value, ...]]
-        for ref in self.base_policies:
-            name, _, inner = ref.partition("[")
-            refs[card_key(name)] = [name.strip(), [x.strip() for x in inner.rstrip("]").split(";") if x.strip()]]
+        ps = PolicySet.parse(self.base_policies)
         off = set()
         for f in self.card_factors:
             if f.name not in values:
                 continue
             key, v = card_key(f.card), values[f.name]
             if v is False:
-                refs.pop(key, None)
+                ps = ps.without(key)
                 off.add(key)
-                continue
-            entry = refs.setdefault(key, [f.card, []])
-            if isinstance(v, dict):
-                entry[1] += [f"{k}={card_field_value(k, x)}" for k, x in v.items()]
+            elif isinstance(v, dict):
+                ps = ps.with_fields(f.card, v)
+            elif key not in ps:
+                ps = ps.plus([f.card])
         for f in field_factors:
             if f.name not in values:
                 continue
             _, key, fld = f.path.split(".", 2)
             if key in off:
                 continue  # the card is switched off at this point
-            refs.setdefault(key, [key, []])[1].append(f"{fld}={card_field_value(fld, values[f.name])}")
-        return [name + (f"[{'; '.join(ovs)}]" if ovs else "") for name, ovs in refs.values()]
+            ps = ps.with_fields(key, {fld: values[f.name]})
+        return ps.refs
 
     def _preflight(self, base: dict) -> None:
         """Every level of every factor, alone on top of the fixed overrides, makes a valid scenario
@@ -301,12 +299,6 @@ class Plan:
                      for r in self.runs],
             **(extra or {}),
         }
-
-
-def card_key(ref: str) -> str:
-    """The card a reference names: ``configs/policies/x.yaml`` and ``x`` are both ``x``."""
-    ref = ref.strip()
-    return Path(ref).stem if ref.endswith((".yaml", ".yml")) else ref
 
 
 def _card_loader():

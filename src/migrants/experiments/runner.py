@@ -22,6 +22,7 @@ import pandas as pd
 from .backends import check_backend, open_backend
 from ..io import FolderLock
 from ..kernels import default_threads
+from ..provenance import code_version
 from .plan import Plan, make_plan
 from .spec import Spec
 from .store import Store, now
@@ -43,13 +44,6 @@ class SweepOutcome:
 
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr)
-
-
-def code_version() -> dict:
-    from ..cli import versions
-
-    v = versions()
-    return {"migrants": v["migrants"], "git_commit": v["git_commit"]}
 
 
 def run_sweep(spec: Spec | str | Path | dict, out: str | Path | None = None, *, jobs: int = 1,

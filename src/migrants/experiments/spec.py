@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..config import format_validation_error, read_yaml, scenario_path
 from ..errors import ConfigError
+from ..policy.policyset import card_field_value
 from .kpis import KPI_GROUPS, check_kpi
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -142,20 +143,6 @@ class Factor(_Strict):
     @property
     def discrete(self) -> bool:
         return self.levels is not None
-
-
-def card_field_value(field: str, value) -> str:
-    """A card field value as text for a ``card[field=value; ...]`` reference (scalars only)."""
-    if not DOTTED.fullmatch(str(field)):
-        raise ValueError(f"card field {field!r}: expected a dotted field path")
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return json.dumps(value)
-    if isinstance(value, str) and not re.search(r"[\[\];,]", value):
-        return json.dumps(value, ensure_ascii=False)
-    raise ValueError(f"card field `{field}` = {value!r}: expected a number, true/false or a string "
-                     "without [ ] ; , (a card field is set through the card's [field=value] reference)")
 
 
 def _card_name(card: str) -> str:

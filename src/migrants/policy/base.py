@@ -4,8 +4,10 @@ random streams, its budget and quota, and its line in the fiscal accounts."""
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 
 from ..errors import ConfigError
 from ..outcomes import metro_flags
@@ -50,6 +52,15 @@ def resolve_target(card: CardBase, all_cities, model_cities) -> np.ndarray:
             raise ConfigError(f"policy card {card.name}: field `target` = {t!r}: not a city of cities.csv; "
                               f"expected a city name (e.g. Shenyang), 'shenyang_metro', 'province:NAME' or 'all'")
     return out
+
+
+class Places(NamedTuple):
+    """What a lever is built on: the scenario's cities, every city of the file (targets may
+    name others) and the (J, J) travel hours at the start."""
+
+    cities: pd.DataFrame
+    all_cities: pd.DataFrame
+    hours: np.ndarray
 
 
 class MonthContext:
@@ -210,13 +221,13 @@ class Lever:
     #: the family lends idle workers (``lend``)
     lends = False
 
-    def __init__(self, card: CardBase, idx: int, cards: list[CardBase], ctx: MonthContext, all_cities):
+    def __init__(self, card: CardBase, idx: int, cards: list[CardBase], places: Places):
         self.card = card
         self.name = card.name
         self.idx = idx
         self.code = idx + 1  # stored in int8 agent columns; 0 means none
-        self.C = len(ctx.cities)
-        self.target = resolve_target(card, all_cities, ctx.cities)
+        self.C = len(places.cities)
+        self.target = resolve_target(card, places.all_cities, places.cities)
         self.lut = city_lookup(self.target)
         self.start_abs = month_index(card.start) if card.start else -math.inf
         end = effective_end(card, cards)

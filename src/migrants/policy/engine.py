@@ -41,7 +41,7 @@ import pandas as pd
 from ..decisions import N_TYPES
 from ..errors import ConfigError
 from ..population import SUBSIDISED
-from .base import LEDGER, MonthContext, by_city
+from .base import LEDGER, MonthContext, Places, by_city
 from .cards import CardBase, load_cards
 from .platform import commuters
 from .registry import FAMILIES
@@ -50,31 +50,39 @@ POLICY_COLUMNS = ("month", "date", "policy", "lever", "city", "beneficiaries", "
                   "capacity_units", "queue", "allocated", "mean_wait_months", "commuters")
 
 
+def build_levers(cards: list[CardBase], places: Places) -> tuple[list, list[str]]:
+    """The levers of ``cards`` (in card-name order) and the warnings about them; ConfigError for
+    cards that contradict each other (``Lever.check_all`` of each family)."""
+    if len(cards) > 120:
+        raise ConfigError(f"policies: {len(cards)} cards; expected at most 120 in one scenario")
+    levers = [FAMILIES[card.lever].lever(card, idx, cards, places) for idx, card in enumerate(cards)]
+    names = list(places.cities["name_en"])
+    warnings = [f"policy card {lv.name}: its target {lv.card.target!r} has no city this scenario simulates "
+                f"({', '.join(names)}): it does nothing" for lv in levers if not lv.target.any()]
+    for cls, group in families(levers):
+        cls.check_all(group, names)
+    return levers, warnings
+
+
+def families(levers: list) -> list[tuple[type, list]]:
+    """The levers of each family together (registry order), for rules that span cards."""
+    out = [(f.lever, [lv for lv in levers if type(lv) is f.lever]) for f in FAMILIES.values()]
+    return [(cls, group) for cls, group in out if group]
+
+
 class PolicyEngine:
     """The scenario's policy cards, their levers and their accounts."""
 
     def __init__(self, model, cards: list[CardBase] | None = None):
-        self.ctx = ctx = MonthContext(model)
+        self.ctx = MonthContext(model)
         self.C, self.J, self.scale = model.C, model.J, model.scale
         self._names = model.cities["name_en"]
         cfg = model.config
         self.cards = cards if cards is not None else (load_cards(list(cfg.policies)) if cfg.policies else [])
         self.on = bool(self.cards)
-        if len(self.cards) > 120:
-            raise ConfigError(f"policies: {len(self.cards)} cards; expected at most 120 in one scenario")
-        all_cities = model.geography.all_cities  # targets may name cities the scenario does not simulate
-        self.levers: list = [FAMILIES[card.lever].lever(card, idx, self.cards, ctx, all_cities)
-                             for idx, card in enumerate(self.cards)]
-        self.warnings: list[str] = []  # said to the user by `migrants run` and kept in run.json
-        for lv in self.levers:
-            if not lv.target.any():
-                self.warnings.append(f"policy card {lv.name}: its target {lv.card.target!r} has no city this "
-                                     f"scenario simulates ({', '.join(self._names)}): it does nothing")
-        # the levers of each family together, for rules that span cards (the most generous of several)
-        self.families = [(f.lever, [lv for lv in self.levers if type(lv) is f.lever]) for f in FAMILIES.values()]
-        self.families = [(cls, group) for cls, group in self.families if group]
-        for cls, group in self.families:
-            cls.check_all(group, list(self._names))
+        places = Places(model.cities, model.geography.all_cities, model.hours)
+        self.levers, self.warnings = build_levers(self.cards, places)  # warnings: said by `migrants run`
+        self.families = families(self.levers)
         self.records: list[dict] = []
         self._city_before = None
         self._zero = np.zeros(self.C)

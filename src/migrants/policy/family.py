@@ -38,8 +38,8 @@ class FamilyLever(Lever):
 
     changes = ()  # reads the person columns; its effect is the factor on births it returns
 
-    def __init__(self, card: FamilyCard, idx, cards, ctx, all_cities):
-        super().__init__(card, idx, cards, ctx, all_cities)
+    def __init__(self, card: FamilyCard, idx, cards, places):
+        super().__init__(card, idx, cards, places)
         C = self.C
         self.ring = np.zeros((card.allowance_months, C))  # qualifying children by month of birth
         self.eligible_share = np.zeros(C)

@@ -49,10 +49,10 @@ class PlatformLever(Lever):
     makes_commutes = True
     lends = True
 
-    def __init__(self, card: PlatformCard, idx, cards, ctx, all_cities):
-        super().__init__(card, idx, cards, ctx, all_cities)
+    def __init__(self, card: PlatformCard, idx, cards, places):
+        super().__init__(card, idx, cards, places)
         C = self.C
-        h = ctx.hours[:C, :C]
+        h = places.hours[:C, :C]
         member = self.target
         self.pair = member[:, None] & member[None, :] & ~np.eye(C, dtype=bool)
         self.lend_pair = self.pair & (h <= card.lending_max_hours)
@@ -112,7 +112,7 @@ class PlatformLever(Lever):
         """
         if not self.in_force(ctx.t):
             return None
-        P, C, scale, alpha = ctx.people, self.C, ctx.scale, ctx.matching_elasticity
+        P, scale, alpha = ctx.people, ctx.scale, ctx.matching_elasticity
         V = np.maximum(vacancies, 0.0).sum(1)
         V_other = (self.pair * V[None, :]).sum(1)
         U = np.maximum(seekers_left, 0.0) * self.target

@@ -49,8 +49,8 @@ class TalentLever(Lever):
 
     changes = ("subsidy_months_left", "subsidy_card", "policy_flags", "housing", "unit_card", "unit_since")
 
-    def __init__(self, card: TalentCard, idx, cards, ctx, all_cities):
-        super().__init__(card, idx, cards, ctx, all_cities)
+    def __init__(self, card: TalentCard, idx, cards, places):
+        super().__init__(card, idx, cards, places)
         self.living = card.living_subsidy
         self.home = card.home_purchase
         self.living_amount = by_degree(self.living.by_degree) if self.living else np.zeros(6)

@@ -182,8 +182,8 @@ class HousingLever(Lever):
 
     changes = ("housing", "unit_card", "unit_since")
 
-    def __init__(self, card: HousingCard, idx, cards, ctx, all_cities):
-        super().__init__(card, idx, cards, ctx, all_cities)
+    def __init__(self, card: HousingCard, idx, cards, places):
+        super().__init__(card, idx, cards, places)
         self.units = UnitProgramme(self, card)
 
     def housing_value(self, ctx, S: np.ndarray) -> None:

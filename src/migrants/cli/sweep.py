@@ -1,9 +1,7 @@
-"""``migrants sweep`` and ``migrants report`` (registered on the main typer app by ``register``).
+"""``migrants sweep`` and ``migrants report``.
 
-Bad input (spec, option, result folder) ends with ``error: <message>`` on
-stderr and exit code 2, without a traceback.  A sweep in which some runs
-failed still writes its summary and exits with code 1 (the failures are in
-``OUT/errors.parquet``); an interrupted sweep exits with 130 and can be
+A sweep in which some runs failed still writes its summary and exits with code 1 (the
+failures are in ``OUT/errors.parquet``); an interrupted sweep exits with 130 and can be
 finished with ``--resume``.
 """
 
@@ -15,13 +13,10 @@ from typing import Optional
 import typer
 
 from ..errors import ConfigError
+from .base import app, check_counts, fail
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
-
-
+@app.command()
 def sweep(
     spec: Path = typer.Argument(..., help="Sweep spec (YAML), e.g. experiments/tiny.yaml."),
     jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel runs (loky processes, or Dask local workers)."),
@@ -35,23 +30,20 @@ def sweep(
     quiet: bool = typer.Option(False, "--quiet", "-q", metavar="", help="No progress bar or messages."),
 ):
     """Run every design point of a sweep spec with its replicates, in parallel, resumably."""
-    from .backends import BACKENDS
-    from .runner import run_sweep
+    from ..experiments.backends import BACKENDS
+    from ..experiments.runner import run_sweep
 
-    if jobs < 1:
-        _fail(f"--jobs {jobs}: expected a whole number of parallel runs >= 1")
+    check_counts(jobs=jobs, threads_per_run=threads_per_run)
     if backend not in BACKENDS:
-        _fail(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-    if threads_per_run is not None and threads_per_run < 1:
-        _fail(f"--threads-per-run {threads_per_run}: expected a whole number >= 1")
+        fail(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
     if not spec.exists():
-        _fail(f"spec {spec}: no such file; expected a YAML sweep spec such as experiments/tiny.yaml")
+        fail(f"spec {spec}: no such file; expected a YAML sweep spec such as experiments/tiny.yaml")
     echo = None if quiet else (lambda m: typer.echo(m, err=True))
     try:
         res = run_sweep(spec, out, jobs=jobs, backend=backend, address=address, resume=resume,
                         threads_per_run=threads_per_run, progress=not quiet, echo=echo)
     except ConfigError as e:
-        _fail(str(e))
+        fail(str(e))
     except KeyboardInterrupt:
         typer.echo(f"interrupted; finished runs are kept: rerun with --resume to finish "
                    f"({out or 'results/<spec name>'})", err=True)
@@ -65,20 +57,16 @@ def sweep(
         raise typer.Exit(1)
 
 
+@app.command()
 def report(
     folder: Path = typer.Argument(..., help="Result folder of a sweep (its --out)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default FOLDER/report)."),
 ):
     """Plots, an HTML page and tables from a sweep's results."""
-    from .report import write_report
+    from ..experiments.report import write_report
 
     try:
         page = write_report(folder, out)
     except ConfigError as e:
-        _fail(str(e))
+        fail(str(e))
     typer.echo(f"wrote {page} (plots, and tables in {page.parent / 'tables'})")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("sweep")(sweep)
-    app.command("report")(report)

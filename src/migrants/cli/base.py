@@ -1,0 +1,76 @@
+"""The ``migrants`` Typer app, its one ``fail``, and the checks of the options every command shares."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ..errors import ConfigError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
+                  help="Agent-based simulation of labour migration in Northeast China.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+        from ..provenance import versions
+
+        v = versions()
+        typer.echo(f"migrants {__version__} (git {(v['git_commit'] or 'unknown')[:10]}; python {v['python']}, "
+                   f"mesa {v['mesa']}, numba {v['numba']})")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", is_eager=True, callback=_version, metavar="",
+                                       help="Show the version and exit.")) -> None:
+    """Agent-based simulation of labour migration in Northeast China."""
+
+
+def fail(message: str) -> None:
+    """End the command: ``error: message`` on stderr, exit code 2."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def parse_sets(sets: list[str] | None) -> dict:
+    """``--set path=value`` options as a dict of dotted-path overrides."""
+    from ..config import parse_override
+
+    return dict(parse_override(s) for s in (sets or []))
+
+
+#: option -> (smallest value, what it counts): the same rule in every command
+COUNTS = {
+    "--months": (1, "a whole number of months"),
+    "--scale": (1, "a whole number of persons per agent"),
+    "--seed": (0, "a non-negative whole number"),
+    "--seeds": (1, "a whole number of replicates"),
+    "--jobs": (1, "a whole number of parallel runs"),
+    "--threads": (1, "a whole number of threads"),
+    "--threads-per-run": (1, "a whole number of threads"),
+    "--replicates": (1, "a whole number of replicates"),
+    "--ensemble": (1, "a whole number of parameter draws"),
+    "--port": (1, "a port number"),
+}
+
+
+def check_counts(**values) -> None:
+    """Refuse a count option below its floor (``COUNTS``); keyword names are the options without
+    the dashes, with ``_`` for ``-`` (``threads_per_run=...``).  None means not given."""
+    for key, value in values.items():
+        option = "--" + key.replace("_", "-")
+        floor, what = COUNTS[option]
+        if value is not None and value < floor:
+            fail(f"{option} {value}: expected {what} >= {floor}")
+
+
+def main() -> None:
+    """Console entry point (exit 2 on bad input, also for usage errors)."""
+    try:
+        app()
+    except ConfigError as e:  # raised outside a command's own handler
+        typer.echo(f"error: {e}", err=True)
+        sys.exit(2)
