@@ -35,8 +35,8 @@ from numba import njit, prange
 
 from .population import EDU_PREMIUM, OWNER, RENTER, UNEMPLOYED
 from .kernels import NCHUNK, chunk_starts
-from .labour import offer_noise
-from .rng import uniform
+from .labour import draw_sector, hire, offer_noise
+from .rng import SALT_MOVE_OFFER, SALT_MOVE_SECTOR, SALT_MOVE_SPEC, uniform
 
 N_TYPES = 6 * 2 * 2
 RECENT_GRAD_MONTHS = 36
@@ -293,25 +293,9 @@ def apply_moves(rows, dest, city, status, wage, education, housing, months_in_ci
             continue
         hired = -1
         if d < C and uniform(key, i) < p_job[d]:
-            tot = 0.0
-            for s in range(4):
-                if education[i] >= SECTOR_MIN_EDU[s] and vacancies[d, s] >= 1.0:
-                    tot += vacancies[d, s]
-            if tot >= 1.0:
-                u = uniform(key ^ np.uint64(0x1234567), i) * tot
-                acc = 0.0
-                for s in range(4):
-                    if education[i] >= SECTOR_MIN_EDU[s] and vacancies[d, s] >= 1.0:
-                        acc += vacancies[d, s]
-                        if u < acc:
-                            hired = s
-                            break
-                if hired < 0:
-                    for s in range(4):
-                        if education[i] >= SECTOR_MIN_EDU[s] and vacancies[d, s] >= 1.0:
-                            hired = s
+            hired = draw_sector(vacancies, d, education[i], uniform(key ^ SALT_MOVE_SECTOR, i))
         if hired < 0 and d < C and status[i] >= 0 and grad_month[i] != month:
-            if uniform(key ^ np.uint64(0x7654321), i) >= employed_spec_share:
+            if uniform(key ^ SALT_MOVE_SPEC, i) >= employed_spec_share:
                 continue  # employed and no job found there: stays
         # the move
         flows[c, d] += 1
@@ -321,19 +305,13 @@ def apply_moves(rows, dest, city, status, wage, education, housing, months_in_ci
         if housing[i] != RENTER:
             housing[i] = RENTER
         if hired >= 0:
-            vacancies[d, hired] -= 1.0
+            hire(i, d, hired, status, wage, education, vacancies, sector_wage, min_wage,
+                 offer_noise(key ^ SALT_MOVE_OFFER, i))
             jobled[d] += 1
-            status[i] = hired
-            offer = sector_wage[d, hired] * EDU_NB[education[i]] * offer_noise(key ^ np.uint64(0xABCDEF), i)
-            wage[i] = max(offer, min_wage[d])
         elif status[i] >= -1:
             status[i] = UNEMPLOYED
             wage[i] = 0.0
     return flows, jobled, kids
-
-
-SECTOR_MIN_EDU = np.array([0, 0, 2, 3], np.int64)
-EDU_NB = EDU_PREMIUM.astype(np.float64)
 
 
 @njit(parallel=True, cache=True)

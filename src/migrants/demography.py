@@ -19,7 +19,7 @@ from .population import (
     UNEMPLOYED,
 )
 from .kernels import NCHUNK
-from .rng import uniform
+from .rng import SALT_BIRTH_ORDER, uniform
 
 DEGREE_SHARES = np.array([0.43, 0.48, 0.08, 0.01])  # college, bachelor, master, PhD: MoE 2020 graduates
 DEGREE_AGE = np.array([21, 22, 25, 28], np.int8)  # age at graduation (assumption)
@@ -139,7 +139,7 @@ def deaths_and_births(city, age, female, children, mort, fert, scale, key_death,
                         cdf += p
                     if k > 0:
                         born[ch, c] += k
-                        if uniform(key_birth ^ np.uint64(0x5BD1E995), i) * scale < k and children[i] < 100:
+                        if uniform(key_birth ^ SALT_BIRTH_ORDER, i) * scale < k and children[i] < 100:
                             children[i] += 1
     return dead.sum(0), born.sum(0)
 

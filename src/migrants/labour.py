@@ -23,7 +23,7 @@ from numba import njit, prange
 
 from .population import EDU_PREMIUM, SECTOR_PREMIUM, UNEMPLOYED
 from .kernels import NCHUNK, chunk_starts
-from .rng import uniform
+from .rng import SALT_HIRE_OFFER, SALT_NOISE_PAIR, SALT_OJS_OFFER, uniform
 
 SECTOR_MIN_EDUCATION = np.array([0, 0, 2, 3], np.int8)  # public: college, high tech: bachelor
 SECTOR_MIN_EDUCATION_NB = SECTOR_MIN_EDUCATION.astype(np.int64)
@@ -31,10 +31,49 @@ EDU_PREMIUM_NB = EDU_PREMIUM.astype(np.float64)
 
 
 @njit(inline="always", cache=True)
+def qualifies(education, sector):
+    """Can a person of this education code work in this sector (public: college, high tech: bachelor)?"""
+    return education >= SECTOR_MIN_EDUCATION_NB[sector]
+
+
+@njit(inline="always", cache=True)
+def draw_sector(vacancies, c, education, u):
+    """The hiring rule's draw: a sector of city ``c`` in proportion to the posts (whole vacancies,
+    ``vacancies[c, s] >= 1`` agents) a person of ``education`` qualifies for, with the uniform
+    ``u``; -1 if there is none."""
+    tot = 0.0
+    for s in range(4):
+        if qualifies(education, s) and vacancies[c, s] >= 1.0:
+            tot += vacancies[c, s]
+    if tot < 1.0:
+        return -1
+    x = u * tot
+    acc = 0.0
+    last = -1
+    for s in range(4):
+        if qualifies(education, s) and vacancies[c, s] >= 1.0:
+            acc += vacancies[c, s]
+            last = s
+            if x < acc:
+                return s
+    return last
+
+
+@njit(inline="always", cache=True)
+def hire(i, c, s, status, wage, education, vacancies, sector_wage, min_wage, noise):
+    """Person ``i`` takes a post of sector ``s`` in city ``c``: the post comes off ``vacancies``, and
+    the wage is the offer (the sector's wage level x the education premium x ``noise``), at
+    least the city's minimum wage."""
+    vacancies[c, s] -= 1.0
+    status[i] = s
+    wage[i] = max(sector_wage[c, s] * EDU_PREMIUM_NB[education[i]] * noise, min_wage[c])
+
+
+@njit(inline="always", cache=True)
 def offer_noise(key, i):
     """Lognormal factor of a wage offer (sd 0.3, mean 1) for row ``i``, from two uniforms (Box-Muller)."""
     u1 = max(uniform(key, i), 1e-12)
-    u2 = uniform(key ^ np.uint64(0x5A5A5A5A), i)
+    u2 = uniform(key ^ SALT_NOISE_PAIR, i)
     z = np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2)
     return np.exp(0.3 * z - 0.045)
 
@@ -145,7 +184,7 @@ def separate(city, status, wage, education, layoff, sep_rate, ojs_rate, sector_w
                 wage[i] = 0.0
                 out[ch, c, s] += 1
             elif uniform(key_ojs, i) < ojs_rate:
-                offer = sector_wage[c, s] * EDU_PREMIUM_NB[education[i]] * offer_noise(key_ojs ^ np.uint64(0x0FF), i)
+                offer = sector_wage[c, s] * EDU_PREMIUM_NB[education[i]] * offer_noise(key_ojs ^ SALT_OJS_OFFER, i)
                 if offer > wage[i]:
                     wage[i] = offer
     return out.sum(0)
@@ -220,7 +259,7 @@ def assign_jobs(rows, city, status, wage, education, vacancies, sector_wage, min
         vacancies[c, pick] -= 1.0
         hires[c, pick] += 1
         status[i] = pick
-        w = sector_wage[c, pick] * EDU_PREMIUM_NB[education[i]] * offer_noise(key ^ np.uint64(0xA5A5A5A5), i)
+        w = sector_wage[c, pick] * EDU_PREMIUM_NB[education[i]] * offer_noise(key ^ SALT_HIRE_OFFER, i)
         wage[i] = max(w, min_wage[c])
     return hires
 

@@ -50,6 +50,18 @@ def stream_key(seed: int, month: int, stream: str) -> np.uint64:
     return np.uint64(z)
 
 
+#: Sub-streams: a second draw of one stream for the same row is ``uniform(key ^ SALT, i)``.
+#: Every salt of the model is here, named by the draw it makes (numba reads them as constants).
+SALT_NOISE_PAIR = np.uint64(0x5A5A5A5A)     # labour.offer_noise: the second uniform of Box-Muller
+SALT_OJS_OFFER = np.uint64(0x0FF)           # labour.separate: the noise of an on-the-job offer
+SALT_HIRE_OFFER = np.uint64(0xA5A5A5A5)     # labour.assign_jobs: the noise of a local offer
+SALT_MOVE_SECTOR = np.uint64(0x1234567)     # decisions.apply_moves: the sector of a job found from afar
+SALT_MOVE_SPEC = np.uint64(0x7654321)       # decisions.apply_moves: an employed mover moves on spec
+SALT_MOVE_OFFER = np.uint64(0xABCDEF)       # decisions.apply_moves: the noise of the offer from afar
+SALT_PLATFORM_OFFER = np.uint64(0xC0FFEE)   # policy.platform: the noise of a metro-wide offer
+SALT_BIRTH_ORDER = np.uint64(0x5BD1E995)    # demography.deaths_and_births: which mother's birth counts
+
+
 @njit(inline="always", cache=True)
 def _mix(z):
     z = (z ^ (z >> np.uint64(30))) * np.uint64(_M1)

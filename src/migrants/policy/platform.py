@@ -34,9 +34,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..labour import EDU_PREMIUM_NB, SECTOR_MIN_EDUCATION_NB, offer_noise
+from ..labour import hire, offer_noise, qualifies
 from ..population import RENTER
-from ..rng import uniform
+from ..rng import SALT_PLATFORM_OFFER, uniform
 from .base import Lever, by_city
 from .cards import PlatformCard
 from .eligibility import uniforms_at
@@ -163,7 +163,7 @@ def platform_assign(rows, city, status, wage, education, months_in_city, housing
         for j in range(C):
             if pair[c, j]:
                 for s in range(4):
-                    if education[i] >= SECTOR_MIN_EDUCATION_NB[s] and vacancies[j, s] >= 1.0:
+                    if qualifies(education[i], s) and vacancies[j, s] >= 1.0:
                         tot += vacancies[j, s]
         if tot < 1.0:
             continue
@@ -174,7 +174,7 @@ def platform_assign(rows, city, status, wage, education, months_in_city, housing
         for j in range(C):
             if pair[c, j]:
                 for s in range(4):
-                    if education[i] >= SECTOR_MIN_EDUCATION_NB[s] and vacancies[j, s] >= 1.0:
+                    if qualifies(education[i], s) and vacancies[j, s] >= 1.0:
                         acc += vacancies[j, s]
                         jj = j
                         ss = s
@@ -182,12 +182,10 @@ def platform_assign(rows, city, status, wage, education, months_in_city, housing
                             break
                 if u < acc:
                     break
-        vacancies[jj, ss] -= 1.0
+        hire(i, jj, ss, status, wage, education, vacancies, sector_wage, min_wage,
+             offer_noise(key ^ SALT_PLATFORM_OFFER, i))
         hires[jj, ss] += 1
         found[c] += 1
-        status[i] = ss
-        offer = sector_wage[jj, ss] * EDU_PREMIUM_NB[education[i]] * offer_noise(key ^ np.uint64(0xC0FFEE), i)
-        wage[i] = max(offer, min_wage[jj])
         if commute_pair[c, jj]:
             commute_to[i] = jj + 1
             commuting[c] += 1
