@@ -223,46 +223,22 @@ def select_seekers(city, status, p_city, C, key):
 
 @njit(cache=True)
 def assign_jobs(rows, city, status, wage, education, vacancies, sector_wage, min_wage, key):
-    """Give each selected seeker a job in a sector with a vacancy they qualify for.
-
-    The sector is drawn in proportion to the remaining vacancies; ``vacancies``
-    (C, 4, agents) is decremented, so hires never exceed vacancies.  Returns
-    hires (C, 4) in agents.
+    """Give each selected seeker a job in their city, by the hiring rule (``draw_sector``:
+    a sector in proportion to the posts they qualify for; ``hire``: the offer, at least the
+    minimum wage), in row order.  ``vacancies`` (C, 4, agents) loses the posts taken, so hires
+    never exceed vacancies.  Returns hires (C, 4) in agents.
     """
     C = vacancies.shape[0]
     hires = np.zeros((C, 4), np.int64)
     for t in range(rows.size):
         i = rows[t]
         c = city[i]
-        tot = 0.0
-        for s in range(4):
-            if education[i] >= SECTOR_MIN_EDUCATION_NB[s]:
-                tot += vacancies[c, s]
-        if tot < 1.0:
+        s = draw_sector(vacancies, c, education[i], uniform(key, i))
+        if s < 0:
             continue
-        u = uniform(key, i) * tot
-        acc = 0.0
-        pick = -1
-        for s in range(4):
-            if education[i] >= SECTOR_MIN_EDUCATION_NB[s]:
-                acc += vacancies[c, s]
-                if u < acc and vacancies[c, s] >= 1.0:
-                    pick = s
-                    break
-        if pick < 0:
-            for s in range(3, -1, -1):
-                if education[i] >= SECTOR_MIN_EDUCATION_NB[s] and vacancies[c, s] >= 1.0:
-                    pick = s
-                    break
-        if pick < 0:
-            continue
-        vacancies[c, pick] -= 1.0
-        hires[c, pick] += 1
-        status[i] = pick
-        w = sector_wage[c, pick] * EDU_PREMIUM_NB[education[i]] * offer_noise(key ^ SALT_HIRE_OFFER, i)
-        wage[i] = max(w, min_wage[c])
+        hire(i, c, s, status, wage, education, vacancies, sector_wage, min_wage, offer_noise(key ^ SALT_HIRE_OFFER, i))
+        hires[c, s] += 1
     return hires
-
 
 
 @njit(parallel=True, cache=True)
