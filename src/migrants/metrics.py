@@ -12,6 +12,8 @@ month itself.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 from mesa import DataCollector
@@ -82,23 +84,112 @@ def census(city, status, age, origin, hukou, housing, wage, children, grad_month
             own.sum(0), loc.sum(0), gn.sum(0), gs.sum(0))
 
 
-def take_census(P, month: int, C: int) -> dict:
-    """Census of the population as a dict of named arrays (see ``census``)."""
-    names = ("agents", "employed", "unemployed", "inactive", "wage_sum", "children", "origin_city", "age_bands",
-             "owners", "local_hukou", "grads_now", "grads_stayed")
-    out = census(P.city, P.status, P.age, P.origin_city, P.hukou_city, P.housing, P.wage, P.children,
-                 P.grad_month, P.uni_city, month, C)
-    return dict(zip(names, out))
+class Census(NamedTuple):
+    """A month's counts per city in agents, one field per array ``census`` returns, in its order.
+    Fields also read as ``cen["employed"]``."""
+
+    agents: np.ndarray        # (J,)
+    employed: np.ndarray      # (C, 4) by sector
+    unemployed: np.ndarray    # (J,)
+    inactive: np.ndarray      # (J,)
+    wage_sum: np.ndarray      # (C,) CNY a month
+    children: np.ndarray      # (J,) persons (children are counted in persons)
+    origin_city: np.ndarray   # (J, J) [origin, city]
+    age_bands: np.ndarray     # (C, 5) 18-24, 25-34, 35-44, 45-54, 55+
+    owners: np.ndarray        # (C,)
+    local_hukou: np.ndarray   # (C,)
+    grads_now: np.ndarray     # (C,) by university city
+    grads_stayed: np.ndarray  # (C,) by university city
+
+    def __getitem__(self, key):
+        return getattr(self, key) if isinstance(key, str) else tuple.__getitem__(self, key)
 
 
-CITY_COLUMNS = (
-    "population", "working_age", "employed", "unemployed", "unemployment_rate", "mean_wage", "rent",
-    "in_migrants", "out_migrants", "net_migration", "graduates", "graduates_stayed", "births", "deaths",
-    "subsidy_spend_cny", "jobs", "vacancies", "minors", "students", "retirees", "owners", "local_hukou",
-    "age_18_24", "age_25_34", "age_35_44", "age_45_54", "age_55_plus", "job_led_arrivals",
-    "arrivals_from_outside", "departures_to_outside",
-    "commuters_out", "commuters_in", "subsidised_tenants",  # policies: shared employment, subsidised units
-)
+def take_census(P, month: int, C: int) -> Census:
+    """Census of the population (see ``census``)."""
+    return Census(*census(P.city, P.status, P.age, P.origin_city, P.hukou_city, P.housing, P.wage, P.children,
+                          P.grad_month, P.uni_city, month, C))
+
+
+class MonthTally(NamedTuple):
+    """What the month's record is read from: the model after the month, its census, its
+    flows (J, J) persons, and the month's events per city (persons)."""
+
+    model: object
+    census: Census
+    flows: np.ndarray
+    births: np.ndarray
+    deaths: np.ndarray
+    graduates: np.ndarray
+    job_led: np.ndarray
+
+
+def _rate(num, den):
+    return np.where(den > 0, num / np.maximum(den, 1), 0.0)
+
+
+def _employed(t):
+    return t.census.employed.sum(1) * t.model.scale
+
+
+def _unemployed(t):
+    return t.census.unemployed[: t.model.C] * t.model.scale
+
+
+def _inflow(t):
+    C = t.model.C
+    return t.flows[:, :C].sum(0) - np.diag(t.flows)[:C]
+
+
+def _outflow(t):
+    C = t.model.C
+    return t.flows[:C, :].sum(1) - np.diag(t.flows)[:C]
+
+
+def _band(k):
+    return lambda t: t.census.age_bands[:, k] * t.model.scale
+
+
+#: The ``city_month`` columns: name -> the month's (C,) values, read from a ``MonthTally``.
+#: Counts are persons (agents x scale); ``FLOAT_COLUMNS`` are rates and CNY.
+CITY_RECORD = {
+    "population": lambda t: t.model.city_population(t.census),
+    "working_age": lambda t: t.census.agents[: t.model.C] * t.model.scale,
+    "employed": _employed,
+    "unemployed": _unemployed,
+    "unemployment_rate": lambda t: _rate(_unemployed(t), _employed(t) + _unemployed(t)),
+    "mean_wage": lambda t: _rate(t.census.wage_sum, t.census.employed.sum(1)),
+    "rent": lambda t: t.model.rent,
+    "in_migrants": _inflow,
+    "out_migrants": _outflow,
+    "net_migration": lambda t: _inflow(t) - _outflow(t),
+    "graduates": lambda t: t.graduates,
+    "graduates_stayed": lambda t: t.census.grads_stayed * t.model.scale,
+    "births": lambda t: t.births,
+    "deaths": lambda t: t.deaths,
+    "subsidy_spend_cny": lambda t: t.model.subsidy_spend,
+    "jobs": lambda t: t.model.jobs.sum(1),
+    "vacancies": lambda t: np.maximum(t.model.jobs.sum(1) - _employed(t), 0),
+    "minors": lambda t: t.model.cohorts.minors.sum(1),
+    "students": lambda t: t.model.cohorts.students.sum((1, 2)),
+    "retirees": lambda t: t.model.cohorts.retirees.sum(1),
+    "owners": lambda t: t.census.owners * t.model.scale,
+    "local_hukou": lambda t: t.census.local_hukou * t.model.scale,
+    "age_18_24": _band(0), "age_25_34": _band(1), "age_35_44": _band(2), "age_45_54": _band(3),
+    "age_55_plus": _band(4),
+    "job_led_arrivals": lambda t: t.job_led,
+    "arrivals_from_outside": lambda t: t.flows[t.model.C, : t.model.C],
+    "departures_to_outside": lambda t: t.flows[: t.model.C, t.model.C],
+}
+#: columns the policy engine adds (``PolicyEngine.city_record``): shared employment, subsidised units
+POLICY_RECORD = ("commuters_out", "commuters_in", "subsidised_tenants")
+CITY_COLUMNS = (*CITY_RECORD, *POLICY_RECORD)
+FLOAT_COLUMNS = frozenset({"mean_wage", "rent", "unemployment_rate"})  # the rest: persons, rounded
+
+
+def month_record(tally: MonthTally) -> dict:
+    """The month's ``city_month`` values: every column of ``CITY_RECORD``, then the policy columns."""
+    return {**{k: f(tally) for k, f in CITY_RECORD.items()}, **tally.model.policy.city_record()}
 
 
 def _month(model) -> int:
@@ -137,6 +228,13 @@ class Recorder(DataCollector):
         self.rows: dict[str, list[np.ndarray]] = {k: [] for k in CITY_COLUMNS}
         self.flow_parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
 
+    def record(self, model, tally: MonthTally) -> None:
+        """The month's record (``month_record``) onto the model, then collected: the one place
+        a month is recorded."""
+        model.month_flows = tally.flows
+        model.month_record = month_record(tally)
+        self.collect(model)
+
     def collect(self, model) -> None:
         super().collect(model)
         rec = model.month_record
@@ -166,10 +264,9 @@ class Recorder(DataCollector):
             "city": np.tile(np.array(self.city_names, dtype=object), T),
             "province": np.tile(np.array(self.provinces, dtype=object), T),
         })
-        ints = {"mean_wage", "rent", "unemployment_rate"}
         for k in CITY_COLUMNS:
             v = np.concatenate(self.rows[k]) if T else np.zeros(0)
-            df[k] = v if k in ints else np.rint(v).astype(np.int64)
+            df[k] = v if k in FLOAT_COLUMNS else np.rint(v).astype(np.int64)
         return df
 
     def flows_frame(self) -> pd.DataFrame:

@@ -32,7 +32,7 @@ import pandas as pd
 from . import cities as cities_mod
 from . import decisions, demography, history, housing, labour
 from .config import Scenario, load_scenario, month_index, province_key
-from .metrics import Recorder, take_census
+from .metrics import MonthTally, Recorder, take_census
 from .policy.engine import PolicyEngine
 from .inputs import census_inputs
 from .population import EDU_PREMIUM, SECTOR_PREMIUM, build_population, education_shares
@@ -184,9 +184,8 @@ class MigrationModel(mesa.Model):
         self._set_vital_rates()  # births and deaths of the start year
         self.recorder = Recorder(cities["name_en"], cities["province"], self.names, self.start_index)
         self.datacollector = self.recorder  # Mesa's name: mesa.batch_run and the page read it
-        self.month_flows = np.zeros((J, J), np.int64)
-        self.month_record = self._record(cen, zeros=True)
-        self.recorder.collect(self)
+        z = np.zeros(C, np.int64)
+        self.recorder.record(self, MonthTally(self, cen, np.zeros((J, J), np.int64), z, z, z, z))  # month 0
         self._update_city_agents()
         self.timings = {"init_s": time.perf_counter() - t0, "step_s": 0.0}
 
@@ -307,10 +306,8 @@ class MigrationModel(mesa.Model):
         # 9. month end and record ----------------------------------------------
         labour.index_wages(P.city, P.status, P.wage, P.months_in_city, wage_factor, self.min_wage, C)
         P.compact(min_share=0.02)  # dead rows (city -1) are skipped until they are 2%
-        cen = take_census(P, self.month, C)
-        self.month_flows = flows
-        self.month_record = self._record(cen, births=births, deaths=deaths, graduates=graduates, jobled=jobled)
-        self.recorder.collect(self)
+        self.recorder.record(self, MonthTally(self, take_census(P, self.month, C), flows, births, deaths, graduates,
+                                              jobled))
         self._update_city_agents()
         self.running = self.month < self.config.months  # the scenario's months are done; step() still works
         self.timings["step_s"] += time.perf_counter() - t0
@@ -492,48 +489,6 @@ class MigrationModel(mesa.Model):
         """Resident population per city (C,) persons: agents, minors, students, retirees."""
         cen = cen if cen is not None else take_census(self.people, self.month, self.C)
         return cen["agents"][: self.C] * self.scale + self.cohorts.totals()
-
-    def _record(self, cen, births=None, deaths=None, graduates=None, jobled=None, zeros=False) -> dict:
-        C, s = self.C, self.scale
-        z = np.zeros(C, np.int64)
-        f = self.month_flows
-        inflow = f[:, :C].sum(0) - np.diag(f)[:C]
-        outflow = f[:C, :].sum(1) - np.diag(f)[:C]
-        emp = cen["employed"].sum(1) * s
-        une = cen["unemployed"][:C] * s
-        lf = emp + une
-        jobs = self.jobs.sum(1)
-        ab = cen["age_bands"] * s
-        return {
-            "population": self.city_population(cen),
-            "working_age": cen["agents"][:C] * s,
-            "employed": emp,
-            "unemployed": une,
-            "unemployment_rate": np.where(lf > 0, une / np.maximum(lf, 1), 0.0),
-            "mean_wage": np.where(cen["employed"].sum(1) > 0, cen["wage_sum"] / np.maximum(cen["employed"].sum(1), 1), 0.0),
-            "rent": self.rent,
-            "in_migrants": inflow,
-            "out_migrants": outflow,
-            "net_migration": inflow - outflow,
-            "graduates": z if graduates is None else graduates,
-            "graduates_stayed": cen["grads_stayed"] * s,
-            "births": z if births is None else births,
-            "deaths": z if deaths is None else deaths,
-            "subsidy_spend_cny": self.subsidy_spend,
-            "jobs": jobs,
-            "vacancies": np.maximum(jobs - emp, 0),
-            "minors": self.cohorts.minors.sum(1),
-            "students": self.cohorts.students.sum((1, 2)),
-            "retirees": self.cohorts.retirees.sum(1),
-            "owners": cen["owners"] * s,
-            "local_hukou": cen["local_hukou"] * s,
-            "age_18_24": ab[:, 0], "age_25_34": ab[:, 1], "age_35_44": ab[:, 2], "age_45_54": ab[:, 3],
-            "age_55_plus": ab[:, 4],
-            "job_led_arrivals": z if jobled is None else jobled,
-            "arrivals_from_outside": f[C, :C],
-            "departures_to_outside": f[:C, C],
-            **self.policy.city_record(),  # commuters_out, commuters_in, subsidised_tenants
-        }
 
     def _update_city_agents(self) -> None:
         rec = self.month_record
