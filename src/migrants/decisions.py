@@ -42,16 +42,10 @@ N_TYPES = 6 * 2 * 2
 RECENT_GRAD_MONTHS = 36
 
 
-@njit(cache=True)
-def person_type(education, children, grad_month, month):
-    """Type index 0..23: education x (has children) x (graduated in the last 36 months)."""
-    recent = 1 if (grad_month >= 0 and month - grad_month < RECENT_GRAD_MONTHS) else 0
-    kids = 1 if children > 0 else 0
-    return education * 4 + kids * 2 + recent
-
-
 def type_table():
-    """(education, has_children, recent_graduate) of each type index, arrays of length 24."""
+    """(education, has_children, recent_graduate) of each type index, arrays of length 24: the
+    person types of the utility tables are ``education * 4 + has_children * 2 + recent_graduate``
+    (``person_types``)."""
     k = np.arange(N_TYPES)
     return k // 4, (k // 2) % 2, k % 2
 
@@ -201,6 +195,7 @@ def stay_factors(rows, P, month, net, rent, subsidy, beta_income, floor_share, w
 
 
 def person_types(rows, P, month) -> np.ndarray:
+    """Type index 0..23 of each row: education x (has children) x (graduated in the last 36 months)."""
     edu = P.education[rows].astype(np.int64)
     kids = (P.children[rows] > 0).astype(np.int64)
     g = P.grad_month[rows]

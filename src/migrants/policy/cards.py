@@ -38,12 +38,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..config import CONFIG_DIR, MONTH, Param, apply_overrides, format_validation_error, month_index, read_yaml
 from ..errors import ConfigError
+from ..population import EDUCATION, SECTORS
 
 POLICY_DIR = CONFIG_DIR / "policies"
 
-EDUCATION_CODES = {"below_high_school": 0, "high_school": 1, "college": 2, "bachelor": 3, "master": 4, "phd": 5}
+EDUCATION_CODES = {name: code for code, name in enumerate(EDUCATION)}  # the person columns' codes
 EduName = Literal["below_high_school", "high_school", "college", "bachelor", "master", "phd"]
-SECTOR_CODES = {"manufacturing": 0, "services": 1, "public": 2, "hightech": 3}
+SECTOR_CODES = {name: code for code, name in enumerate(SECTORS)}
 SectorName = Literal["manufacturing", "services", "public", "hightech"]
 
 

@@ -12,7 +12,6 @@ import numpy as np
 from numba import njit, prange
 
 from ..decisions import RECENT_GRAD_MONTHS, type_table
-from ..population import OWNER
 from ..rng import uniform
 from .cards import EDUCATION_CODES, Eligibility
 
@@ -86,11 +85,6 @@ def type_mask(blocks: list[Eligibility]) -> np.ndarray:
             m &= recent == 1
         out |= m
     return out
-
-
-def not_owner(P, rows=None) -> np.ndarray:
-    h = P.housing if rows is None else P.housing[rows]
-    return h != OWNER
 
 
 @njit(parallel=True, cache=True)

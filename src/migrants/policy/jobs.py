@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import labour
+from ..decisions import type_table
 from ..population import EDU_PREMIUM
 from .base import Lever
 from .cards import EDUCATION_CODES, SECTOR_CODES
@@ -103,7 +104,7 @@ class JobsLever(Lever):
         if wa is None or not self.in_force(ctx.t):
             return
         C, wage_level = self.C, ctx.wage_level
-        edu = np.arange(S.shape[0]) // 4
+        edu = type_table()[0]
         low = (edu <= EDUCATION_CODES[wa.max_education]).astype(float)
         gain = wa.arrears_share.value * wa.cleared_share
         S[:, :C] += (low * EDU_PREMIUM[edu].astype(float))[:, None] * (gain * wage_level * p_emp * self.target)[None, :]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..decisions import type_table
 from ..population import OWNER, RENTER
 from .base import Lever, by_city
 from .cards import EDUCATION_CODES, TalentCard
@@ -64,7 +65,7 @@ class TalentLever(Lever):
         """Add this card's expected monthly value to the (K, J) subsidy table."""
         if not self.in_force(ctx.t):
             return
-        edu = np.arange(S.shape[0]) // 4
+        edu = type_table()[0]
         C = self.C
         if self.living:
             a = self.living_amount[edu] * self.tmask
