@@ -52,6 +52,7 @@ import pandas as pd
 from .ensemble import draw_overrides, draw_parameters, sign_holds, spread
 from .errors import ConfigError
 from .outcomes import OUTCOMES, all_regions, evaluate
+from .stats import t_quantile
 
 KPIS = ("population", "net_migration", "graduates_stayed", "graduate_retention", "unemployment_rate",
         "subsidy_spend_cny")  # defined in migrants.outcomes
@@ -71,16 +72,10 @@ def run_kpis(city_month: pd.DataFrame, cities: pd.DataFrame) -> pd.DataFrame:
                          for r, kind, _ in regs])
 
 
-def _t975(df: int) -> float:
-    from scipy.stats import t
-
-    return float(t.ppf(0.975, df))
-
-
 def summarise(base: list[pd.DataFrame], policy: list[pd.DataFrame]) -> pd.DataFrame:
     """The compare table from per-replicate KPI frames of both arms (same regions, same order)."""
     R = len(base)
-    tq = _t975(R - 1) if R > 1 else float("nan")
+    tq = t_quantile(0.95, R)
     B = np.stack([b[list(KPIS)].to_numpy(float) for b in base])  # (R, regions, kpis)
     Pm = np.stack([p[list(KPIS)].to_numpy(float) for p in policy])
     D = Pm - B

@@ -38,6 +38,12 @@ def month_index(date: str) -> int:
     return y * 12 + m - 1
 
 
+def month_label(index: int) -> str:
+    """``year * 12 + month - 1`` -> ``"2021-08"`` (the inverse of ``month_index``)."""
+    index = int(index)
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
 def read_table(path: Path, what: str):
     """A CSV input file as a DataFrame; a missing or unreadable file is a ConfigError naming it."""
     import pandas as pd

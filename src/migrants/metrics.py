@@ -19,6 +19,7 @@ import pandas as pd
 from mesa import DataCollector
 from numba import njit, prange
 
+from .config import month_label
 from .kernels import NCHUNK
 from .outcomes import month_value
 
@@ -250,8 +251,7 @@ class Recorder(DataCollector):
         return super().get_model_vars_dataframe().set_index("month")
 
     def date_of(self, month: np.ndarray) -> np.ndarray:
-        idx = self.start_index + np.asarray(month)
-        return np.array([f"{y:04d}-{mm:02d}" for y, mm in zip(idx // 12, idx % 12 + 1)])
+        return np.array([month_label(i) for i in self.start_index + np.asarray(month)])
 
     def city_frame(self) -> pd.DataFrame:
         """One row per (month, city); counts in persons."""

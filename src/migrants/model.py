@@ -31,7 +31,7 @@ import pandas as pd
 
 from . import cities as cities_mod
 from . import decisions, demography, history, housing, labour
-from .config import Scenario, load_scenario, month_index, province_key
+from .config import Scenario, load_scenario, month_index, month_label, province_key
 from .metrics import MonthTally, Recorder, take_census
 from .policy.engine import PolicyEngine
 from .inputs import census_inputs
@@ -535,8 +535,7 @@ class MigrationModel(mesa.Model):
 
     @property
     def date(self) -> str:
-        idx = self.start_index + self.month
-        return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+        return month_label(self.start_index + self.month)
 
 
 def check_scenario(scenario="baseline", overrides: dict | None = None) -> tuple[Scenario, int]:

@@ -39,7 +39,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from ..stats import t_interval  # noqa: F401  (re-exported: sweeps' tables)
 
 from .levers import LEVER, lever_frontier, lever_rankings, lever_table, roles, with_keys
 
@@ -47,21 +47,6 @@ MAX_LEVELS = 6  # numeric factors with more distinct values are cut into quartil
 SOBOL_MIN_N = 512  # base samples below which Sobol indices are noted as unstable
 MORRIS_MIN_R = 10  # Morris trajectories below which the screening is noted as coarse
 BASELINE_POINT = -1
-
-
-def t_interval(x: np.ndarray, confidence: float) -> tuple[float, float, float, float, int]:
-    """mean, sd, low, high, n of a sample (NaN interval with fewer than 2 values)."""
-    x = np.asarray(x, float)
-    x = x[np.isfinite(x)]
-    n = len(x)
-    if n == 0:
-        return np.nan, np.nan, np.nan, np.nan, 0
-    mean = float(x.mean())
-    if n < 2:
-        return mean, np.nan, np.nan, np.nan, n
-    sd = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / np.sqrt(n)
-    return mean, sd, mean - half, mean + half, n
 
 
 def _stat_rows(groups, kpis, confidence, keys: dict) -> list[dict]:

@@ -81,7 +81,7 @@ def _cells(d: pd.DataFrame, k: str) -> pd.DataFrame:
 
 
 def lever_table(d: pd.DataFrame, levers: list[str], kpis: list[str], confidence: float) -> pd.DataFrame:
-    from .analysis import t_interval
+    from ..stats import t_interval
 
     order = list(dict.fromkeys(d[LEVER]))
     first = d.drop_duplicates(LEVER).set_index(LEVER)
@@ -134,10 +134,10 @@ def lever_rankings(d: pd.DataFrame, table: pd.DataFrame, kpis: list[str]) -> pd.
 
 def lever_frontier(d: pd.DataFrame, reference: str, pop_kpi: str, spend_kpi: str, confidence: float) -> pd.DataFrame:
     """Gain and extra spend of each combination against ``reference``, paired on (sample, replicate)."""
-    from scipy import stats
 
     from ..compare import cost_per_gain
-    from .analysis import _pareto, t_interval
+    from ..stats import t_interval, t_quantile
+    from .analysis import _pareto
 
     wide = {k: d.pivot_table(index=[SAMPLE, "replicate"], columns=LEVER, values=k, aggfunc="first")
             for k in (pop_kpi, spend_kpi)}
@@ -150,7 +150,7 @@ def lever_frontier(d: pd.DataFrame, reference: str, pop_kpi: str, spend_kpi: str
         spend = (pair.iloc[:, 2] - pair.iloc[:, 3]).to_numpy(float)
         g, _, g_lo, g_hi, n = t_interval(gain, confidence)
         s, _, s_lo, s_hi, _ = t_interval(spend, confidence)
-        tq = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) if n > 1 else float("nan")
+        tq = t_quantile(confidence, n)
         cost, c_lo, c_hi = cost_per_gain(spend, gain, tq)
         rows.append({"arm": c, "pairs": n, "spend_extra": s, "spend_extra_ci_low": s_lo, "spend_extra_ci_high": s_hi,
                      "population_gain": g, "population_gain_ci_low": g_lo, "population_gain_ci_high": g_hi,
