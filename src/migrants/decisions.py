@@ -262,8 +262,7 @@ def choose_destinations(rows, ktype, city, hukou, origin, stay, EA, pair, EH, re
 
 
 @njit(cache=True)
-def apply_moves(rows, dest, city, status, wage, education, housing, months_in_city, children, grad_month, month,
-                vacancies, p_job, sector_wage, min_wage, employed_spec_share, scale, C, key):
+def apply_moves(rows, dest, people, month, vacancies, p_job, sector_wage, min_wage, employed_spec_share, scale, C, key):
     """Carry out the chosen moves, in row order.
 
     A mover to a simulated city first looks for a job there (probability
@@ -273,9 +272,13 @@ def apply_moves(rows, dest, city, status, wage, education, housing, months_in_ci
     with probability ``employed_spec_share`` (else stays).  Moves to the rest
     of China always happen.  Owners who move sell and rent.
 
+    ``people``: ``Population.columns()``; a move changes ``city``, ``months_in_city``,
+    ``housing``, and with a job or a quit ``status`` and ``wage``.
     Returns movers (J, J) agents [from, to], job-led moves (J,) by destination,
     and children requested to move with their parents (J, J) persons.
     """
+    city, status, wage, education = people.city, people.status, people.wage, people.education
+    housing, months_in_city, children, grad_month = people.housing, people.months_in_city, people.children, people.grad_month
     J = C + 1
     flows = np.zeros((J, J), np.int64)
     kids = np.zeros((J, J), np.int64)

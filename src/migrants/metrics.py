@@ -28,8 +28,8 @@ AGE_BAND_OF = (np.searchsorted(np.array(AGE_BANDS), np.arange(128), side="right"
 
 
 @njit(parallel=True, cache=True)
-def census(city, status, age, origin, hukou, housing, wage, children, grad_month, uni_city, month, C):
-    """Per-city counts in agents (one pass).
+def census(people, month, C):
+    """Per-city counts in agents (one pass over ``people``, ``Population.columns()``).
 
     Returns
     -------
@@ -37,6 +37,9 @@ def census(city, status, age, origin, hukou, housing, wage, children, grad_month
     children (J,), origin_city (J, J) [origin, city], age_bands (C, 5), owners (C,),
     local_hukou (C,), grads_now (C,) and grads_stayed (C,) by university city
     """
+    city, status, age, origin, hukou = people.city, people.status, people.age, people.origin_city, people.hukou_city
+    housing, wage, children, grad_month, uni_city = (people.housing, people.wage, people.children, people.grad_month,
+                                                      people.uni_city)
     J = C + 1
     n = city.size
     step = (n + NCHUNK - 1) // NCHUNK
@@ -108,8 +111,7 @@ class Census(NamedTuple):
 
 def take_census(P, month: int, C: int) -> Census:
     """Census of the population (see ``census``)."""
-    return Census(*census(P.city, P.status, P.age, P.origin_city, P.hukou_city, P.housing, P.wage, P.children,
-                          P.grad_month, P.uni_city, month, C))
+    return Census(*census(P.columns(), month, C))
 
 
 class MonthTally(NamedTuple):

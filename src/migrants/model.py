@@ -447,8 +447,7 @@ class MigrationModel(mesa.Model):
         rows, dest = rows[order], dest[order]
         p_job = np.minimum(1.0, lab.remote_search_efficiency.value * self.job_finding)
         agents_od, jobled, kids_od = decisions.apply_moves(
-            rows, dest, P.city, P.status, P.wage, P.education, P.housing, P.months_in_city, P.children,
-            P.grad_month, self.month, vacancies, p_job, sector_wage, self.min_wage,
+            rows, dest, P.columns(), self.month, vacancies, p_job, sector_wage, self.min_wage,
             lab.employed_speculative_move_share.value, scale, C, key("move"))
         stayed_out = new[P.city[new] == C]
         P.city[stayed_out] = -1  # no job found from afar: they stay outside, and out of the model

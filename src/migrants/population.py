@@ -19,6 +19,7 @@ subsidy_months_left : living subsidy (policies): 0 never enrolled, >0 months lef
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -56,6 +57,10 @@ COLUMNS = (
 )
 
 
+#: The live columns of every agent, by name, as numba kernels take them (``Population.columns``).
+Columns = NamedTuple("Columns", [(name, np.ndarray) for name, _ in COLUMNS])
+
+
 class Population:
     """Column store of agents with room to grow.
 
@@ -73,6 +78,12 @@ class Population:
         if cols is not None and name in cols:
             return cols[name][: self.n]
         raise AttributeError(name)
+
+    def columns(self) -> Columns:
+        """The live columns (views of length ``n``) as one named tuple: kernels read and write
+        ``people.city[i]`` instead of taking a dozen positional arrays.  Take it anew after an
+        ``append`` or ``compact`` (they may reallocate)."""
+        return Columns(**{name: a[: self.n] for name, a in self._cols.items()})
 
     @property
     def capacity(self) -> int:

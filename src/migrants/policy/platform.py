@@ -122,8 +122,8 @@ class PlatformLever(Lever):
         cand = np.flatnonzero((P.status == -1) & self.lut[P.city])
         rows = cand[uniforms_at(self.key(ctx, "meet"), cand) < p[P.city[cand]]]
         found, hires, moves, kids, _ = platform_assign(
-            rows, P.city, P.status, P.wage, P.education, P.months_in_city, P.housing, P.children, P.commute_to,
-            vacancies, sector_wage, ctx.min_wage, self.pair, self.commute_pair, scale, self.key(ctx, "hire"))
+            rows, P.columns(), vacancies, sector_wage, ctx.min_wage, self.pair, self.commute_pair, scale,
+            self.key(ctx, "hire"))
         f = None
         if moves.any():
             f = moves * scale + ctx.move_children(kids)
@@ -143,13 +143,14 @@ class PlatformLever(Lever):
 
 
 @njit(cache=True)
-def platform_assign(rows, city, status, wage, education, months_in_city, housing, children, commute_to, vacancies,
-                    sector_wage, min_wage, pair, commute_pair, scale, key):
+def platform_assign(rows, people, vacancies, sector_wage, min_wage, pair, commute_pair, scale, key):
     """Give each selected seeker a job in another member city (row order, vacancies decremented).
 
     Returns found (C,) by residence, hires (C, 4) by workplace, moves (C+1, C+1)
     agents and children (C+1, C+1) persons of those who relocate, commuters (C,).
     """
+    city, status, wage, education = people.city, people.status, people.wage, people.education
+    months_in_city, housing, children, commute_to = people.months_in_city, people.housing, people.children, people.commute_to
     C = vacancies.shape[0]
     found = np.zeros(C, np.int64)
     hires = np.zeros((C, 4), np.int64)
