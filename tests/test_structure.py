@@ -106,3 +106,20 @@ def test_check_scenario_reads_every_input_but_builds_no_population(tmp_path, mon
     bad.write_text("province,year,births_per_1000\nLiaoning,2010,x\n")
     with pytest.raises(ConfigError):
         model_mod.check_scenario("tiny", {"data.vital_rates": str(bad)})
+
+
+@pytest.mark.parametrize("argv", [["run", "tiny"], ["compare", "tiny", "shenyang_talent_3_0"], ["backtest"]])
+def test_count_options_are_checked_alike_in_every_command(argv):
+    """One rule for --months, --scale, --jobs ... whatever the command (run once took 0 months)."""
+    from typer.testing import CliRunner
+
+    from migrants.cli import app
+
+    runner = CliRunner()
+    for opt, bad, msg in [("--scale", "0", "--scale 0: expected a whole number of persons per agent >= 1"),
+                          ("--jobs", "0", "--jobs 0: expected a whole number of parallel runs >= 1")]:
+        r = runner.invoke(app, [*argv, opt, bad])
+        assert r.exit_code == 2 and msg in r.output, (argv, opt, r.output)
+    if argv[0] != "backtest":
+        r = runner.invoke(app, [*argv, "--months", "0"])
+        assert r.exit_code == 2 and "--months 0: expected a whole number of months >= 1" in r.output
