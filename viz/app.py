@@ -6,11 +6,17 @@ Serve it with ``migrants viz [SCENARIO]`` or ``solara run viz/app.py``
 Layout
 ------
 * App bar: the title and the English / 中文 toggle.
-* Sidebar: the scenario or teaching preset (choosing one loads it at once),
-  then Mesa's SolaraViz cards: Step / Play / Pause / Reset, play speed, and the
-  model parameters (seed, persons per agent, the levers), which a Reset applies.
-* Main area: the month, the lesson (teaching presets), the map, the city
-  details and the charts (viz/components.py).
+* Sidebar: the scenario or teaching preset (choosing one loads it at once);
+  the page's own controls (Play / Pause, Step, Reset, speed); the levers of the
+  lesson (all levers for a plain scenario), each marked while its new value
+  waits for Reset; seed and scale folded away.
+* Main area: the month, the map (its measure and number of flows chosen
+  above it), the lesson and the city details beside it, the charts below
+  (viz/components.py).
+
+Mesa provides the model frame and the refresh signal (``update_counter`` /
+``force_update``); the controls are the page's own, in both languages,
+so that a class sees no internals (play interval, render interval, threads).
 
 Each browser session (each tab) builds its own model: the model is created in
 the ``Page`` component, not at import, and Solara keeps state per session.
@@ -19,6 +25,9 @@ the ``Page`` component, not at import, and Solara keeps state per session.
 from __future__ import annotations
 
 import sys
+import threading
+import time
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,53 +35,178 @@ if str(ROOT) not in sys.path:  # `solara run viz/app.py` puts viz/ on the path, 
     sys.path.insert(0, str(ROOT))
 
 import solara  # noqa: E402
-from mesa.visualization import SolaraViz  # noqa: E402
+import solara.server.settings  # noqa: E402
+from mesa.visualization.utils import force_update  # noqa: E402
 
 from viz.components import Dashboard, LanguageToggle, PresetPicker  # noqa: E402
 from viz.i18n import lang, t  # noqa: E402
 from viz.presets import SCALE_CHOICES, VizModel, config_value, default_preset, levers_for  # noqa: E402
 
-PLAY_INTERVAL_MS = 50  # pause between months while playing (Mesa's slider changes it)
+# no "This website runs on Solara" badge over the page's content
+solara.server.settings.theme.show_banner = False
+# the page's own web font (viz/public/fonts, made by scripts/install_cjk_font.py) at /static/assets/fonts/
+PUBLIC = Path(__file__).resolve().with_name("public")
+if str(PUBLIC) not in solara.server.settings.assets.extra_locations:
+    solara.server.settings.assets.extra_locations.append(str(PUBLIC))
+
+SPEEDS = {"slow": 1000, "normal": 300, "fast": 30}  # ms between months while playing
+FONT_CSS = "static/assets/fonts/noto-sans-sc.css"  # viz/public/fonts, made by scripts/install_cjk_font.py
+
+PAGE_CSS = f"""
+@import url("{FONT_CSS}");
+.v-application, .v-application .text-h6, .v-application .v-btn, .v-application .v-label,
+.v-application input, .v-application .v-list-item-title {{
+    font-family: Roboto, 'Noto Sans SC', 'Noto Sans CJK SC', sans-serif !important;
+}}
+.migrants-controls .v-btn {{ min-width: 0; }}
+.migrants-lever {{ margin: 0 0 4px 0; }}
+.migrants-lever .v-input__details {{ display: none; }}
+.migrants-lever .v-selection-control {{ min-height: 30px; }}
+.migrants-lever .v-input {{ margin: 0 !important; }}
+.migrants-lever .migrants-lever-now {{ font-size: 0.8em; color: #555; }}
+.migrants-lever.migrants-pending {{ background: #fff4d6; border-left: 3px solid #e0a800; padding-left: 4px; }}
+.migrants-pending-note {{ font-size: 0.8em; color: #8a5a00; font-weight: 600; }}
+.v-navigation-drawer .v-card {{ margin-bottom: 8px; }}
+"""
 
 
-def model_params(model: VizModel, language: str) -> dict:
-    """SolaraViz's model_params for a model: its preset (fixed), seed, scale and levers at their current values."""
-    scales = list(SCALE_CHOICES)
-    if str(model.scale) not in scales:
-        scales = sorted(set(scales) | {str(model.scale)}, key=int)
-    params: dict = {
-        "preset": model.preset,  # fixed here; the preset picker loads another
-        "seed": {"type": "InputText", "value": "", "label": t("seed_hint", language)},
-        "scale": {"type": "Select", "value": str(model.scale), "values": scales, "label": t("scale_label", language)},
-    }
-    for lv in levers_for(model.preset):
-        v = model.lever_values.get(lv.ref, config_value(model.config, lv.ref))
-        if lv.is_policy:
-            params[lv.key] = {"type": "Checkbox", "value": bool(v), "label": lv.label(language)}
+def lever_value(model: VizModel, lv) -> float | bool:
+    return model.lever_values.get(lv.ref, config_value(model.config, lv.ref))
+
+
+@solara.component
+def Controls(model: solara.Reactive, pending: solara.Reactive, language: str):
+    """Play / Pause, Step, Reset and speed: the page's own, in the page's language."""
+    playing = solara.use_reactive(False)
+    speed = solara.use_reactive("normal")
+    error = solara.use_reactive(None)
+    busy = solara.use_ref(threading.Lock())
+
+    def do_step():
+        m = model.value
+        if not m.running:
+            return
+        with busy.current:
+            m.step()
+        force_update()
+
+    def play_loop():
+        try:
+            while playing.value and model.value.running:
+                time.sleep(SPEEDS.get(speed.value, 300) / 1000)
+                if not playing.value:
+                    break
+                do_step()
+        except Exception as e:  # shown on the page, not lost in a thread
+            error.value = f"{type(e).__name__}: {e}"
+            traceback.print_exc()
+        finally:
+            if not model.value.running:
+                playing.value = False
+
+    solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
+
+    def do_reset():
+        playing.value = False
+        error.value = None
+        m = model.value
+        kwargs = {"preset": m.preset, "seed": pending.value.get("seed", ""),
+                  "scale": pending.value.get("scale", str(m.scale))}
+        for lv in levers_for(m.preset):
+            kwargs[lv.key] = pending.value.get(lv.key, lever_value(m, lv))
+        m.retire()
+        with busy.current:
+            model.value = VizModel(**kwargs)
+        pending.value = {}
+        force_update()
+
+    running = model.value.running
+    n_pending = len(pending.value)
+    with solara.Card(t("controls", language), margin=0, classes=["migrants-controls"]):
+        with solara.Row(gap="6px", style={"flex-wrap": "wrap"}):
+            solara.Button(("❚❚ " + t("pause", language)) if playing.value else ("▶ " + t("play", language)),
+                          color="primary", on_click=lambda: playing.set(not playing.value), disabled=not running,
+                          classes=["migrants-play"])
+            solara.Button(t("step", language), color="primary", on_click=do_step,
+                          disabled=playing.value or not running, classes=["migrants-step"])
+            solara.Button(t("reset", language), color="warning" if n_pending else "primary", on_click=do_reset,
+                          outlined=not n_pending, classes=["migrants-reset"])
+        with solara.Row(gap="4px", style={"align-items": "center"}):
+            solara.Text(t("speed", language) + ":", style={"font-size": "0.9em"})
+            solara.ToggleButtonsSingle(
+                value=speed.value, on_value=speed.set, dense=True, classes=["migrants-speed"],
+                children=[solara.Button(t(f"speed_{k}", language), value=k, text=True) for k in SPEEDS])
+        if n_pending:
+            solara.Text(f"{n_pending} {t('pending_n', language)}", classes=["migrants-pending-note"])
+        if not running:
+            solara.Text(t("finished", language), style={"font-size": "0.85em"})
+        if error.value:
+            solara.Error(error.value)
+
+
+@solara.component
+def Levers(model: VizModel, pending: solara.Reactive, language: str):
+    """The levers; a moved one shows its new value as waiting for Reset, beside the value of the run on the page."""
+
+    def set_pending(key, value, current):
+        new = dict(pending.value)
+        if value == current:
+            new.pop(key, None)
         else:
-            # Mesa's sliders show no number: the label carries the value of the run on the page
-            params[lv.key] = {"type": "SliderFloat", "value": v, "min": min(lv.min, v), "max": max(lv.max, v),
-                              "step": lv.step, "label": f"{lv.label(language)} ({v:g})"}
-    return params
+            new[key] = value
+        pending.value = new
+
+    levers = levers_for(model.preset)
+    if not levers:
+        return
+    with solara.Card(t("levers", language), margin=0, classes=["migrants-levers"]):
+        for lv in levers:
+            current = lever_value(model, lv)
+            value = pending.value.get(lv.key, current)
+            moved = lv.key in pending.value
+            cls = ["migrants-lever"] + (["migrants-pending"] if moved else [])
+            with solara.Div(classes=cls, attributes={"data-lever": lv.key}):
+                if lv.is_policy:
+                    solara.Checkbox(label=lv.label(language), value=bool(value),
+                                    on_value=lambda v, k=lv.key, c=bool(current): set_pending(k, bool(v), c))
+                    now = t("on", language) if current else t("off", language)
+                else:
+                    solara.SliderFloat(label=f"{lv.label(language)}: {value:g}", value=float(value),
+                                       min=min(lv.min, float(current)), max=max(lv.max, float(current)), step=lv.step,
+                                       on_value=lambda v, k=lv.key, c=float(current): set_pending(
+                                           k, round(float(v), 6), c))
+                    now = f"{float(current):g}"
+                note = f"{t('now', language)}: {now}"
+                if moved:
+                    note += f" · {t('pending', language)}"
+                solara.Text(note, classes=["migrants-lever-now"] + (["migrants-pending-note"] if moved else []))
+        with solara.Details(t("advanced", language), expand=False):
+            scales = list(SCALE_CHOICES)
+            if str(model.scale) not in scales:
+                scales = sorted(set(scales) | {str(model.scale)}, key=int)
+            solara.InputText(t("seed_hint", language), value=pending.value.get("seed", ""),
+                             on_value=lambda v: set_pending("seed", v, ""), continuous_update=False)
+            solara.Select(t("scale_label", language), values=scales, value=pending.value.get("scale", str(model.scale)),
+                          on_value=lambda v: set_pending("scale", v, str(model.scale)))
+        solara.Info(t("reset_hint", language), dense=True, classes=["migrants-reset-hint"])
 
 
 @solara.component
 def Session(initial: VizModel, register):
-    """One loaded preset: SolaraViz's controls and the dashboard share one reactive model."""
+    """One loaded preset: the controls, the levers and the dashboard share one reactive model."""
     model = solara.use_reactive(initial)
+    pending = solara.use_reactive({})
     register(model)
     language = lang.value
-    # labels show the values of the model on the page, so they follow a Reset
-    params = solara.use_memo(lambda: model_params(model.value, language), [model.value, language])
 
     def retire_on_unmount():
-        # a Play thread of this SolaraViz may still be looping: a retired model stops it
+        # a Play loop of this session may still be running: a retired model stops it
         return lambda: model.value.retire()
 
     solara.use_effect(retire_on_unmount, [])
-    SolaraViz(model, components=[], model_params=params, name=t("title", language), play_interval=PLAY_INTERVAL_MS)
-    with solara.Sidebar():  # below Mesa's controls: moved levers wait for a Reset
-        solara.Info(t("reset_hint", language), dense=True, classes=["migrants-reset-hint"])
+    with solara.Sidebar():
+        Controls(model, pending, language)
+        Levers(model.value, pending, language)
     Dashboard(model)
 
 
@@ -83,6 +217,7 @@ def Page():
     switching, set_switching = solara.use_state(False)
     current = solara.use_ref(None)
     initial = solara.use_memo(lambda: VizModel(preset=preset), [preset, loads])
+    language = lang.value
 
     def pick(key: str) -> None:
         if current.current is not None:
@@ -94,12 +229,12 @@ def Page():
     def register(reactive_model) -> None:
         current.current = reactive_model
 
-    # Loading a preset takes two renders: one without the old Session, then the new one.
-    # SolaraViz's controls live in the sidebar (a portal of the app layout); rendered in
-    # place of the old ones they would keep the old ones' state (the previous preset,
-    # scale and lever values, which a Reset would then apply).
+    # Loading a preset takes two renders: one without the old Session, then the new one,
+    # so that no control keeps the old preset's state.
     solara.use_effect(lambda: set_switching(False) if switching else None, [switching])
 
+    solara.Title(t("title", language))
+    solara.Style(PAGE_CSS)
     with solara.AppBar():
         LanguageToggle()
     with solara.Sidebar():

@@ -240,10 +240,12 @@ def policy_levers(preset: str | None = None) -> tuple[Lever, ...]:
 
 
 def levers_for(preset: str) -> list[Lever]:
-    """The levers shown for a preset: the lesson's first, then the rest; missing ones left out."""
+    """The levers shown for a preset: a lesson's levers only (in its order); without a lesson, all of them."""
     all_ = {lv.ref: lv for lv in (*policy_levers(preset), *SCENARIO_LEVERS)}
-    first = [r for r in lessons().get(preset, {}).get("levers", []) if r in all_]
-    return [all_[r] for r in first] + [lv for r, lv in all_.items() if r not in first]
+    lesson = [r for r in lessons().get(preset, {}).get("levers", []) if r in all_]
+    if lesson:
+        return [all_[r] for r in lesson]
+    return list(all_.values())
 
 
 def _policy_names(policies) -> set[str]:

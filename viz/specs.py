@@ -63,6 +63,7 @@ PROVINCE_COLOURS = {
     "Rest of China": "#888888",
 }
 CHART_HEIGHT = 170
+CHART_FONT = "'Noto Sans SC', 'Noto Sans CJK SC', sans-serif"  # the page serves Noto Sans SC (viz/public/fonts)
 
 
 # ------------------------------------------------------------------ geometry
@@ -570,10 +571,11 @@ def series_spec(title: str, y_title: str, y_format: str = ",.0f", points: bool =
             "tooltip": [
                 {"field": "series", "type": "nominal", "title": " "},
                 {"field": "date", "type": "temporal", "format": "%Y-%m", "title": " "},
-                {"field": "value", "type": "quantitative", "format": y_format, "title": y_title},
+                {"field": "value", "type": "quantitative", "format": ",.0f" if y_format == "~s" else y_format,
+                 "title": y_title},
             ],
         },
-        "config": {"view": {"stroke": None}},
+        "config": {"view": {"stroke": None}, "font": CHART_FONT},
     }
 
 
@@ -588,7 +590,7 @@ def bars_spec(title: str, x_title: str, x_format: str = ",.0f", height: int = 15
             "tooltip": [{"field": "label", "type": "nominal", "title": " "},
                         {"field": "value", "type": "quantitative", "format": x_format, "title": x_title}],
         },
-        "config": {"view": {"stroke": None}},
+        "config": {"view": {"stroke": None}, "font": CHART_FONT},
     }
 
 
@@ -689,8 +691,9 @@ def chart_rows(kind: str, model, chosen: list[int], language: str):
 
 CHARTS = (
     # kind, title key, y-axis key, format, points, y domain always included
-    ("population", "pop_cities", "population", ",.2s", False, None),
-    ("provinces", "pop_provinces", "population", ",.2s", False, None),
+    # "~s" without a precision: Vega picks the digits from the tick step, so close ticks stay distinct
+    ("population", "pop_cities", "population", "~s", False, None),
+    ("provinces", "pop_provinces", "population", "~s", False, None),
     ("unemployment", "unemp_chart", "share", ".1%", False, [0.0, 0.06]),
     ("retention", "retention_chart", "share", ".0%", True, [0.0, 1.0]),
     ("subsidy", "subsidy_chart", "million_cny", ",.1f", False, [0.0, 1.0]),
