@@ -20,6 +20,7 @@ What is written (one GeoJSON FeatureCollection, lon/lat rounded to 3 decimals):
   kind=coast       the coastline (boundary of all land, less the cut edges)
   kind=border      national borders (shared edges between countries)
   kind=province_line  boundaries between Chinese provinces
+  kind=province_label  where a province's name is written (a point), ``name_en``, ``name_zh``
 All polygons are simplified together as one coverage (shapely.coverage_simplify),
 so neighbours keep a common edge.
 
@@ -38,6 +39,7 @@ import sqlite3
 from pathlib import Path
 
 import shapely
+import shapely.ops
 from shapely.geometry import box, mapping, shape
 from shapely.ops import unary_union
 
@@ -56,6 +58,12 @@ COUNTRIES = {"RUS": "cn-neighbors", "MNG": "cn-neighbors", "PRK": "cn-neighbors"
 COUNTRY_NAMES = {"RUS": ("Russia", "俄罗斯"), "MNG": ("Mongolia", "蒙古国"), "PRK": ("North Korea", "朝鲜"),
                  "KOR": ("South Korea", "韩国"), "JPN": ("Japan", "日本")}
 YUHUAN = ("浙江省", "台州市", "玉环市")
+PROVINCE_EN = {"北京市": "Beijing", "天津市": "Tianjin", "河北省": "Hebei", "山西省": "Shanxi", "内蒙古自治区": "Inner Mongolia",
+               "辽宁省": "Liaoning", "吉林省": "Jilin", "黑龙江省": "Heilongjiang", "山东省": "Shandong", "河南省": "Henan",
+               "陕西省": "Shaanxi", "宁夏回族自治区": "Ningxia", "浙江省": "Zhejiang", "上海市": "Shanghai", "江苏省": "Jiangsu",
+               "安徽省": "Anhui", "福建省": "Fujian", "江西省": "Jiangxi"}
+# where a province's name goes: its pole of inaccessibility within this box (the part a map of the Northeast shows)
+LABEL_BOX = (111.0, 36.0, 135.0, 53.0)
 
 
 def provider_root() -> Path:
@@ -173,6 +181,17 @@ def main() -> None:
 
         for p, g in (units[i] for i in idx):
             out_features.append({"type": "Feature", "properties": p, "geometry": rounded(g)})
+        if region == "main":
+            for prov, g in prov_geoms.items():
+                part = polygons_only(g.intersection(box(*LABEL_BOX)))
+                if part.is_empty or part.area < 0.3:
+                    continue
+                big = max(getattr(part, "geoms", [part]), key=lambda p: p.area)
+                pt = shapely.ops.polylabel(big, tolerance=0.05)
+                zh = prov.removesuffix("省").removesuffix("市").removesuffix("自治区").removesuffix("回族")
+                out_features.append({"type": "Feature", "properties": {
+                    "kind": "province_label", "region": region, "name_zh": zh, "name_en": PROVINCE_EN.get(prov, prov),
+                    "province_zh": prov}, "geometry": {"type": "Point", "coordinates": [round(pt.x, 3), round(pt.y, 3)]}})
         for kind, g in (("coast", coast), ("border", border), ("province_line", pline)):
             g = lines(g)
             if not g.is_empty:

@@ -176,10 +176,9 @@ def Levers(model: VizModel, pending: solara.Reactive, language: str):
                                        on_value=lambda v, k=lv.key, c=float(current): set_pending(
                                            k, round(float(v), 6), c))
                     now = f"{float(current):g}"
-                note = f"{t('now', language)}: {now}"
-                if moved:
-                    note += f" · {t('pending', language)}"
-                solara.Text(note, classes=["migrants-lever-now"] + (["migrants-pending-note"] if moved else []))
+                if moved:  # the run on the page keeps its value until Reset
+                    solara.Text(f"{t('now', language)}: {now} · {t('pending', language)}",
+                                classes=["migrants-lever-now", "migrants-pending-note"])
         with solara.Details(t("advanced", language), expand=False):
             scales = list(SCALE_CHOICES)
             if str(model.scale) not in scales:

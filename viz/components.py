@@ -158,7 +158,7 @@ def MapControls(measure: str, on_measure: Callable[[str], None], n_flows: int, o
                         style_="max-width: 330px; min-width: 240px")
         solara.v.Select(label=t("n_flows", language), items=[{"title": str(n), "value": n} for n in FLOW_CHOICES],
                         v_model=n_flows, on_v_model=lambda v: on_n_flows(int(v)), dense=True, hide_details=True,
-                        class_="migrants-flows-select", style_="max-width: 120px")
+                        class_="migrants-flows-select", style_="max-width: 150px; min-width: 130px")
 
 
 @solara.component

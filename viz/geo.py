@@ -39,6 +39,7 @@ MAIN_W, MAIN_H = 620, 540
 INSET_W, INSET_H = 620, 300
 LOCATOR = 118  # px, side of Yuhuan's locator box
 FONT = 11.0  # px, city labels
+PROVINCE_FONT = 10.5  # px, province names
 LABEL_FONT = "'Noto Sans SC', 'Noto Sans CJK SC', sans-serif"
 
 
@@ -80,6 +81,8 @@ def features() -> list[dict]:
     for f in geodata()["features"]:
         p = dict(f["properties"])
         p["rings"] = _rings(f["geometry"])
+        if f["geometry"]["type"] == "Point":
+            p["point"] = tuple(f["geometry"]["coordinates"])
         out.append(p)
     return out
 
@@ -226,42 +229,45 @@ def layout_labels(items: list[tuple[int, str, float, float, float]], width: floa
     n_obstacles = len(boxes)
     for city, text, x, y, _ in sorted(items, key=lambda it: -it[4]):
         w = text_width(text, size)
-        cands = []
         d = 4.5
         near = [(d, -h / 2), (-d - w, -h / 2), (-w / 2, -d - h), (-w / 2, d), (d, -h - d / 2), (-d - w, -h - d / 2),
                 (d, d / 2), (-d - w, d / 2)]
-        for dx, dy in near:
-            cands.append((x + dx, y + dy, False))
-        for r in (16, 26, 38, 52, 68, 86, 110, 140):
-            for a in range(0, 360, 20):
+        groups = [[(x + dx, y + dy, False)] for dx, dy in near]
+        for r, step in ((16, 20), (26, 20), (38, 20), (52, 20), (68, 20), (86, 20), (110, 20), (140, 20),
+                        (170, 15), (210, 15), (260, 15), (320, 15)):
+            ring = []
+            for a in range(0, 360, step):
                 ax, ay = x + r * math.cos(math.radians(a)), y - r * math.sin(math.radians(a))
                 # the box hangs off the ring point, away from the dot
-                bx = ax if math.cos(math.radians(a)) >= 0 else ax - w
-                by = ay - h / 2
-                cands.append((bx, by, True))
-        for r in (170, 210, 260, 320):
-            for a in range(0, 360, 15):
-                ax, ay = x + r * math.cos(math.radians(a)), y - r * math.sin(math.radians(a))
-                cands.append((ax if math.cos(math.radians(a)) >= 0 else ax - w, ay - h / 2, True))
+                ring.append((ax if math.cos(math.radians(a)) >= 0 else ax - w, ay - h / 2, True))
+            groups.append(ring)
         chosen = None
-        # first strictly (leaders cross no leader or label), then letting leaders cross leaders
+
+        def crowd(box):
+            cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+            return sum(1 for px_, py_ in dots if abs(px_ - cx) < 40 and abs(py_ - cy) < 30)
+
+        def free(box, lead, strict):
+            if box[0] < 2 or box[1] < 2 or box[2] > width - 2 or box[3] > height - 2:
+                return False
+            if any(_overlap(box, b) for b in boxes) or any(_overlap(box, db, 0.5) for db in dot_boxes):
+                return False
+            if lead:
+                ex, ey = _leader_end(x, y, box)
+                if any(_seg_hits_box(x, y, ex, ey, b) for b in boxes[n_obstacles:]):
+                    return False
+                if strict and any(_segments_cross((x, y, ex, ey), ld) for ld in leaders):
+                    return False
+            return True
+
+        # the places next to the dot in order; then ring by ring, the least crowded free place of the ring
+        # (first strictly: leaders cross no leader or label; then letting leaders cross leaders)
         for strict in (True, False):
-            for bx, by, lead in cands:
-                box = (bx, by, bx + w, by + h)
-                if box[0] < 2 or box[1] < 2 or box[2] > width - 2 or box[3] > height - 2:
-                    continue
-                if any(_overlap(box, b) for b in boxes):
-                    continue
-                if any(_overlap(box, db, 0.5) for db in dot_boxes):
-                    continue
-                if lead:
-                    ex, ey = _leader_end(x, y, box)
-                    if any(_seg_hits_box(x, y, ex, ey, b) for b in boxes[n_obstacles:]):
-                        continue
-                    if strict and any(_segments_cross((x, y, ex, ey), ld) for ld in leaders):
-                        continue
-                chosen = (box, lead)
-                break
+            for group in groups:
+                ok = [((bx, by, bx + w, by + h), lead) for bx, by, lead in group if free((bx, by, bx + w, by + h), lead, strict)]
+                if ok:
+                    chosen = min(ok, key=lambda o: crowd(o[0]))
+                    break
             if chosen is not None:
                 break
         if chosen is None:  # no free place on the whole frame: left unnamed (tests check this never happens)
@@ -298,6 +304,7 @@ class MapGeom:
     xy: dict[int, tuple[float, float]]  # city -> its dot (px)
     feat: list[int | None]
     labels: list[Label] = field(default_factory=list)
+    context: list[Label] = field(default_factory=list)  # province names (city = -1)
     locator: tuple[float, float, float, float] | None = None  # Yuhuan's box (main view)
     locator_view: View | None = None
     roc_xy: tuple[float, float] | None = None  # the rest of China's marker
@@ -355,6 +362,12 @@ def map_geom(model, language: str, which: str = "main") -> MapGeom:
         w, h = MAIN_W, MAIN_H
     south = [c for c in range(C) if _south(model, c)] if which == "main" else []
     lons, lats = _bounds(feat, model, cities)
+    if which == "main":
+        # a lesson of two cities still shows its region: at least 11 x 7.5 degrees around them
+        span_lon, span_lat = 11.0, 7.5
+        clon, clat = (lons.min() + lons.max()) / 2, (lats.min() + lats.max()) / 2
+        lons = np.append(lons, [min(lons.min(), clon - span_lon / 2), max(lons.max(), clon + span_lon / 2)])
+        lats = np.append(lats, [min(lats.min(), clat - span_lat / 2), max(lats.max(), clat + span_lat / 2)])
     # room at the bottom for the legend
     legend_h = 44 if which == "main" else 0
     view = View.fit(lons, lats, w, h - legend_h, pad=14)
@@ -369,7 +382,7 @@ def map_geom(model, language: str, which: str = "main") -> MapGeom:
         # the rest of China: a marker in the lower left, where flows to the rest of the country point
         geom.roc_xy = (26.0, h - legend_h - 26.0)
         rx, ry = geom.roc_xy
-        obstacles.append((rx - 9, ry - 9, rx + 9, ry + 9))
+        obstacles.append((rx - 9, ry - 9, rx + 14 + text_width(names[C], 10), ry + 9))
         if south:
             box = (w - LOCATOR - 6, h - legend_h - LOCATOR - 6, w - 6, h - legend_h - 6)
             geom.locator = box
@@ -404,6 +417,24 @@ def map_geom(model, language: str, which: str = "main") -> MapGeom:
         # the largest metro city's label may sit next to the box, not inside it
         dots = [geom.xy[c] for c in cities if not metro[c] or c == biggest_metro]
     geom.labels = layout_labels(items, w, h, obstacles, dots)
+    # province names: grey, where they fit (never over a city, a dot or another label)
+    taken = obstacles + [lab.box for lab in geom.labels]
+    dot_boxes = [(x - 4, y - 4, x + 4, y + 4) for x, y in (geom.xy[c] for c in cities)]
+    for f in features():
+        if f["kind"] != "province_label" or f["province_zh"] in ("北京市", "天津市", "上海市"):
+            continue  # a municipality is named as a city
+        text = f["name_en"] if language == "en" else f["name_zh"]
+        x, y = (float(v) for v in view.px(*f["point"]))
+        tw, th = text_width(text, PROVINCE_FONT) + 4, PROVINCE_FONT * 1.25
+        for dx, dy in ((0, 0), (0, -14), (0, 14), (-24, 0), (24, 0), (0, -28), (0, 28)):
+            bx = (x + dx - tw / 2, y + dy - th / 2, x + dx + tw / 2, y + dy + th / 2)
+            if bx[0] < 4 or bx[1] < 4 or bx[2] > w - 4 or bx[3] > h - 4:
+                continue
+            if any(_overlap(bx, b) for b in taken) or any(_overlap(bx, b, 0.5) for b in dot_boxes):
+                continue
+            geom.context.append(Label(-1, text, x + dx, y + dy, bx))
+            taken.append(bx)
+            break
     for c in south:
         x, y = geom.xy[c]
         bx0, by0, bx1, by1 = geom.locator
@@ -532,12 +563,18 @@ def base_svg(model, language: str, which: str = "main") -> str:
         out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.4" fill="#222" stroke="#fff" stroke-width="0.8" '
                    f'pointer-events="none"/>')
     out.append('</g><g class="m-labels">')
+    for lab in g.context:
+        x0, y0, x1, y1 = lab.box
+        out.append(f'<text class="m-label m-province-name" x="{(x0 + x1) / 2:.1f}" y="{y1 - PROVINCE_FONT * 0.32:.1f}" '
+                   f'text-anchor="middle" font-size="{PROVINCE_FONT}" fill="#6e6e6e" font-style="italic" '
+                   f'letter-spacing="0.5" data-box="{x0:.1f},{y0:.1f},{x1:.1f},{y1:.1f}" pointer-events="none">'
+                   f'{_esc(lab.text)}</text>')
     for lab in g.labels:
         x0, y0, x1, y1 = lab.box
         if lab.leader:
             ex, ey = _leader_end(lab.x, lab.y, lab.box)
             out.append(f'<line class="m-leader" x1="{lab.x:.1f}" y1="{lab.y:.1f}" x2="{ex:.1f}" y2="{ey:.1f}" '
-                       f'stroke="#444" stroke-width="0.7"/>')
+                       f'stroke="#333" stroke-width="0.9"/>')
         size = 10 if (g.locator and lab.box[0] >= g.locator[0] and lab.box[1] >= g.locator[1]) else FONT
         out.append(f'<text class="m-label" data-city="{_esc(model.names[lab.city])}" x="{x0 + 1:.1f}" '
                    f'y="{y1 - size * 0.3:.1f}" font-size="{size}" fill="#1a1a1a" paint-order="stroke" stroke="#ffffff" '

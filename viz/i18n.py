@@ -30,7 +30,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "title": ("Labour migration in Northeast China", "东北地区劳动力迁移"),
     "language": ("Language", "语言"),
     "scenario": ("Scenario or teaching preset", "情景或教学预设"),
-    "scenario_hint": ("Choosing one loads it at once; Reset keeps it.", "选择后立即加载；“Reset”保留当前选择。"),
+    "scenario_hint": ("Choosing one loads it at once; Reset keeps it.", "选择后立即加载；“重置”保留当前选择。"),
     "lesson": ("Lesson", "课程"),
     "try": ("What to try", "试一试"),
     "watch": ("What to watch for", "注意观察"),

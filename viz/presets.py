@@ -180,6 +180,17 @@ POLICY_LABELS = {
     "shenyang_affordable_housing_75k": ("Shenyang affordable rental housing", "沈阳保障性租赁住房"),
     "metro_shared_employment": ("Shared-employment platform (metro)", "都市圈共享用工平台"),
     "zero_threshold_hukou": ("Zero-threshold hukou (Liaoning)", "零门槛落户(辽宁)"),
+    "shenyang_rent_subsidy_2016": ("Shenyang graduate rent subsidy (2016)", "沈阳毕业生租房补贴(2016)"),
+    "shenyang_graduate_hukou_2018": ("Shenyang graduate hukou (2018)", "沈阳毕业生落户(2018)"),
+    "tianjin_haihe_talent_2018": ("Tianjin Haihe talent plan (2018)", "天津海河英才计划(2018)"),
+    "shijiazhuang_zero_threshold_2019": ("Shijiazhuang zero-threshold hukou (2019)", "石家庄零门槛落户(2019)"),
+    "liaoning_assisted_reproduction": ("Liaoning assisted reproduction", "辽宁辅助生殖支持"),
+    "liaoning_industrial_clusters": ("Liaoning industrial clusters", "辽宁产业集群"),
+    "liaoning_minimum_wage_review": ("Liaoning minimum wage review", "辽宁最低工资调整"),
+    "liaoning_wage_arrears_clearing": ("Liaoning wage arrears clearing", "辽宁清理拖欠工资"),
+    "shenyang_campus_job_fairs": ("Shenyang campus job fairs", "沈阳校园招聘会"),
+    "shenyang_childcare_2025": ("Shenyang childcare (2025)", "沈阳托育服务(2025)"),
+    "shenyang_third_child_allowance": ("Shenyang third-child allowance", "沈阳三孩育儿补贴"),
 }
 AMOUNT_LEVERS = (
     Lever("amount:talent", "Talent subsidy amounts (× the cards')", "人才补贴金额(倍数)", 0.0, 3.0, 0.25),
