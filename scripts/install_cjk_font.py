@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Put a Chinese web font where the page serves it: viz/public/fonts/.
+"""Put a Chinese web font where the page serves it: src/migrants/viz/public/fonts/.
 
 Why: the page must read in Chinese on a machine with no CJK font installed
 (a classroom PC, a locked-down intranet desktop, this build machine).  The page
@@ -12,13 +12,13 @@ offline re-runs), then, of the package's unicode-range slices (weights 400 and
 fontTools to those characters; ``noto-sans-sc.css`` declares them with their
 unicode-range, so a browser loads only the slices a page needs.  The
 characters are every CJK character (and CJK punctuation / full-width form) in
-viz/, configs/ (CSV and YAML) and the map data.
+src/migrants/viz/, configs/ (CSV and YAML) and the map data.
 
 Output (git-ignored; made by scripts/setup.sh):
-    viz/public/fonts/noto-sans-sc.css
-    viz/public/fonts/noto-sans-sc-<slice>-<weight>.woff
-    viz/public/fonts/LICENSE-OFL.txt
-Solara serves viz/public/ at /static/public/ (the app's public folder).
+    src/migrants/viz/public/fonts/noto-sans-sc.css
+    src/migrants/viz/public/fonts/noto-sans-sc-<slice>-<weight>.woff
+    src/migrants/viz/public/fonts/LICENSE-OFL.txt
+The page (app.py) adds viz/public/ to Solara's asset folders: /static/assets/fonts/... .
 
 Usage:  .venv/bin/python scripts/install_cjk_font.py [--out DIR]
 Exit:   0 ok, 2 npm missing or the package could not be unpacked.
@@ -41,7 +41,7 @@ PACKAGE = "@fontsource/noto-sans-sc"
 VERSION = "5.3.0"
 WEIGHTS = (400, 700)
 FAMILY = "Noto Sans SC"
-SOURCES = [ROOT / "viz", ROOT / "configs", ROOT / "src" / "migrants" / "geodata"]
+SOURCES = [ROOT / "src" / "migrants" / "viz", ROOT / "configs", ROOT / "src" / "migrants" / "geodata"]
 SUFFIXES = {".py", ".vue", ".yaml", ".yml", ".csv", ".geojson", ".json", ".md"}
 
 
@@ -100,7 +100,7 @@ def npm_pack(workdir: Path) -> Path:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=ROOT / "viz" / "public" / "fonts")
+    ap.add_argument("--out", type=Path, default=ROOT / "src" / "migrants" / "viz" / "public" / "fonts")
     args = ap.parse_args()
     from fontTools import subset
     from fontTools.ttLib import TTFont

@@ -20,9 +20,9 @@ if str(ROOT) not in sys.path:
 solara = pytest.importorskip("solara")
 import ipyvuetify as v  # noqa: E402
 
-from viz import specs  # noqa: E402
-from viz.i18n import lang  # noqa: E402
-from viz.presets import (  # noqa: E402
+from migrants.viz import specs  # noqa: E402
+from migrants.viz.i18n import lang  # noqa: E402
+from migrants.viz.presets import (  # noqa: E402
     VizModel, catalogue, default_preset, lessons, levers_for, parse_scale, parse_seed, policies_available,
 )
 
@@ -174,7 +174,7 @@ def test_city_details_match_the_records(model):
 def page(monkeypatch):
     monkeypatch.setenv("MIGRANTS_VIZ_SCENARIO", PRESET)
     lang.set("en")
-    from viz.app import Page
+    from migrants.viz.app import Page
 
     box, rc = solara.render(solara.AppLayout(children=[Page()]), handle_error=False)
     yield rc
@@ -236,7 +236,7 @@ def test_page_shows_only_the_lessons_levers(page):
 
 
 def test_language_toggle_switches_the_session_language():
-    from viz.components import LanguageToggle
+    from migrants.viz.components import LanguageToggle
 
     lang.set("en")
     box, rc = solara.render(LanguageToggle(), handle_error=False)

@@ -11,12 +11,10 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 pytest.importorskip("solara")
-from viz import geo  # noqa: E402
-from viz.presets import VizModel  # noqa: E402
+from migrants.viz import geo  # noqa: E402
+from migrants.viz.presets import VizModel  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +164,7 @@ def test_chinese_names_on_the_map(baseline):
 
 def test_page_font_covers_every_chinese_character_of_the_page():
     """The served font (scripts/install_cjk_font.py, run by setup) is not stale: it has every character."""
-    css = ROOT / "viz" / "public" / "fonts" / "noto-sans-sc.css"
+    css = ROOT / "src" / "migrants" / "viz" / "public" / "fonts" / "noto-sans-sc.css"
     if not css.exists():
         pytest.skip("run scripts/install_cjk_font.py (scripts/setup.sh does)")
     sys.path.insert(0, str(ROOT / "scripts"))

@@ -1,4 +1,4 @@
-"""The model's page (viz/app.py) in headless Debian chromium.
+"""The model's page (src/migrants/viz/app.py) in headless Debian chromium.
 
 Uses the fixtures of conftest.py: ``browser`` and ``page`` (a fresh context
 whose requests to any non-loopback host are recorded and aborted).  One Solara
@@ -29,7 +29,7 @@ import pytest
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "viz" / "app.py"
+APP = ROOT / "src" / "migrants" / "viz" / "app.py"
 TEACHING = "wage_gap"
 TEACHING_TITLE = "Lesson: Two cities, one wage gap: expected-wage migration"
 LOAD_TIMEOUT = 120_000  # ms: the first page builds the baseline model (800k agents) and loads Vega

@@ -94,9 +94,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "levers": ("Levers", "政策杠杆"),
     "seed_hint": ("Seed (blank: the scenario's)", "随机种子(空白：使用情景默认)"),
     "scale_label": ("Persons per agent", "每个主体代表人数"),
-    "reset_hint": ("Levers, seed and scale apply when you press Reset: the run on the page keeps its "
-                   "values (shown as “now”) until then, and a moved lever is marked.",
-                   "政策杠杆、随机种子和规模在按“重置”后生效；在此之前页面上的运行保持原值（“当前”所示），已移动的杠杆会标出。"),
+    "reset_hint": ("Levers, seed and scale apply when you press Reset; until then the run on the page keeps "
+                   "its values, and a moved lever is marked with the value it has now.",
+                   "政策杠杆、随机种子和规模在按“重置”后生效；在此之前页面上的运行保持原值，已移动的杠杆会标出当前值。"),
     # the map
     "measure": ("Colour by", "着色指标"),
     "measure_net_rate": ("Net migration, 12 months (‰ of residents)", "近12个月净迁移率(‰)"),

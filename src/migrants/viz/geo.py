@@ -51,7 +51,7 @@ def geodata_path():
             return p
     except (ModuleNotFoundError, FileNotFoundError):
         pass
-    return Path(__file__).resolve().parents[1] / "src" / "migrants" / "geodata" / "northeast.geojson"
+    return Path(__file__).resolve().parents[1] / "geodata" / "northeast.geojson"
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,6 +1,6 @@
 """The browser page: watch and steer one run of the model.
 
-Serve it with ``migrants viz [SCENARIO]`` or ``solara run viz/app.py``
+Serve it with ``migrants viz [SCENARIO]`` or ``solara run migrants.viz.app``
 (``MIGRANTS_VIZ_SCENARIO`` names the scenario to open with; default: baseline).
 
 Layout
@@ -24,33 +24,28 @@ the ``Page`` component, not at import, and Solara keeps state per session.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 import traceback
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # `solara run viz/app.py` puts viz/ on the path, not the repo
-    sys.path.insert(0, str(ROOT))
+import solara
+import solara.server.settings
+from mesa.visualization.utils import force_update
 
-import solara  # noqa: E402
-import solara.server.settings  # noqa: E402
-from mesa.visualization.utils import force_update  # noqa: E402
-
-from viz.components import Dashboard, LanguageToggle, PresetPicker  # noqa: E402
-from viz.i18n import lang, t  # noqa: E402
-from viz.presets import SCALE_CHOICES, VizModel, config_value, default_preset, levers_for  # noqa: E402
+from migrants.viz.components import Dashboard, LanguageToggle, PresetPicker
+from migrants.viz.i18n import lang, t
+from migrants.viz.presets import SCALE_CHOICES, VizModel, config_value, default_preset, levers_for
 
 # no "This website runs on Solara" badge over the page's content
 solara.server.settings.theme.show_banner = False
-# the page's own web font (viz/public/fonts, made by scripts/install_cjk_font.py) at /static/assets/fonts/
+# the page's own web font (migrants/viz/public/fonts, made by scripts/install_cjk_font.py) at /static/assets/fonts/
 PUBLIC = Path(__file__).resolve().with_name("public")
 if str(PUBLIC) not in solara.server.settings.assets.extra_locations:
     solara.server.settings.assets.extra_locations.append(str(PUBLIC))
 
 SPEEDS = {"slow": 1000, "normal": 300, "fast": 30}  # ms between months while playing
-FONT_CSS = "static/assets/fonts/noto-sans-sc.css"  # viz/public/fonts, made by scripts/install_cjk_font.py
+FONT_CSS = "static/assets/fonts/noto-sans-sc.css"  # migrants/viz/public/fonts (scripts/install_cjk_font.py)
 
 PAGE_CSS = f"""
 @import url("{FONT_CSS}");
