@@ -44,6 +44,23 @@ PUBLIC = Path(__file__).resolve().with_name("public")
 if str(PUBLIC) not in solara.server.settings.assets.extra_locations:
     solara.server.settings.assets.extra_locations.append(str(PUBLIC))
 
+def _warm_up() -> None:
+    """Compile the model's kernels once when the server starts (a first run after set-up compiles for tens
+    of seconds), so that no visitor's first Step waits for it.  Nothing to do once numba has cached them."""
+    try:
+        from migrants.kernels import compiled_before
+
+        if compiled_before():
+            return
+        m = VizModel(preset="tiny")
+        for _ in range(2):
+            m.step()
+    except Exception:  # the page works without it; the first Step then compiles
+        traceback.print_exc()
+
+
+threading.Thread(target=_warm_up, name="migrants-warm-up", daemon=True).start()
+
 SPEEDS = {"slow": 1000, "normal": 300, "fast": 30}  # ms between months while playing
 FONT_CSS = "static/assets/fonts/noto-sans-sc.css"  # migrants/viz/public/fonts (scripts/install_cjk_font.py)
 
@@ -62,6 +79,10 @@ PAGE_CSS = f"""
 .migrants-lever.migrants-pending {{ background: #fff4d6; border-left: 3px solid #e0a800; padding-left: 4px; }}
 .migrants-pending-note {{ font-size: 0.8em; color: #8a5a00; font-weight: 600; }}
 .v-navigation-drawer .v-card {{ margin-bottom: 8px; }}
+/* the empty placeholders of app bar and sidebar content leave no gaps above the month */
+.solara-autorouter-content > .d-flex > div:empty,
+.solara-autorouter-content > .d-flex > .d-flex > div:empty,
+.solara-autorouter-content > .d-flex > .d-flex > .d-flex > div:empty {{ display: none; }}
 """
 
 

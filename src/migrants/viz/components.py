@@ -340,7 +340,7 @@ def Dashboard(model_reactive):
         with solara.Row(style={"align-items": "baseline", "flex-wrap": "wrap"}):
             MonthBadge(model, month)
             RunSettings(model)
-        with solara.ColumnsResponsive(default=12, large=[7, 5]):
+        with solara.ColumnsResponsive(default=12, large=[8, 4]):
             with solara.Card(margin=0, classes=["migrants-map-card"]):
                 MapControls(measure, set_measure, n_flows, set_n_flows)
                 MapView(model, month, measure, n_flows, on_city=set_city)

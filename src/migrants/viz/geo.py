@@ -386,14 +386,12 @@ def map_geom(model, language: str, which: str = "main") -> MapGeom:
         if south:
             box = (w - LOCATOR - 6, h - legend_h - LOCATOR - 6, w - 6, h - legend_h - 6)
             geom.locator = box
-            sb = geodata()["boxes"]["south"]
             lv = View.fit(np.array([lon[south[0]] - 1.2, lon[south[0]] + 1.2]),
                           np.array([lat[south[0]] - 1.0, lat[south[0]] + 1.0]), LOCATOR, LOCATOR, pad=4)
             lv.x0 += box[0]
             lv.y0 += box[1]
             lv.width, lv.height = box[2], box[3]  # the culling bounds of _d
             geom.locator_view = lv
-            del sb
             for c in south:
                 x, y = lv.px(lon[c], lat[c])
                 geom.xy[c] = (float(x), float(y))
@@ -721,6 +719,7 @@ def _arc_d(x0, y0, x1, y1, width: float, bend: float = 0.2) -> tuple[str, str]:
 
 
 def legend_svg(model, language: str, g: MapGeom, measure: str, lo: float, hi: float, flows_max: float) -> str:
+    """The legend under the main map: the measure's colour ramp (lo, middle, hi) and two flow widths."""
     if g.legend_box == (0, 0, 0, 0):
         return ""
     x0, y0, x1, y1 = g.legend_box
