@@ -63,6 +63,23 @@ def lesson_text(lesson: dict, field_: str, language: str):
     return v
 
 
+# the scenarios' names on the page (the file name where none is given here)
+SCENARIO_TITLES = {
+    "baseline": ("baseline (2020 census on)", "基准情景(2020年人口普查起)"),
+    "history": ("history (2010 census on)", "历史回溯(2010年人口普查起)"),
+    "tiny": ("tiny (quick test)", "微型(快速测试)"),
+    "steady_state": ("steady state", "稳态"),
+    "all_levers": ("all policy levers", "全部政策杠杆"),
+    "affordable_housing_75k": ("Shenyang affordable rental housing", "沈阳保障性租赁住房"),
+    "dalian_vouchers_2024": ("Dalian talent housing vouchers (2024)", "大连人才购房券(2024)"),
+    "family_support": ("family support", "家庭支持政策"),
+    "jobs_programmes": ("job programmes", "就业促进项目"),
+    "metro_shared_employment": ("shared-employment platform (metro)", "都市圈共享用工平台"),
+    "shenyang_talent_3_0": ("Shenyang talent subsidies (3.0)", "沈阳人才补贴(3.0)"),
+    "zero_threshold_hukou": ("zero-threshold hukou (Liaoning)", "零门槛落户(辽宁)"),
+}
+
+
 def _env_scenario() -> str | None:
     v = os.environ.get(ENV_SCENARIO, "").strip()
     return v or None
@@ -86,7 +103,8 @@ def _catalogue(env_scenario: str | None) -> dict[str, Preset]:
     out = dict(sorted(out.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
     # the baseline first, then the other scenarios (policy packages, tiny) by name
     for p in sorted(SCENARIO_DIR.glob("*.yaml"), key=lambda q: (q.stem != DEFAULT_PRESET, q.stem)):
-        out.setdefault(p.stem, Preset(p.stem, p, "scenario", f"Scenario: {p.stem}", f"情景：{p.stem}"))
+        en, zh = SCENARIO_TITLES.get(p.stem, (p.stem, p.stem))
+        out.setdefault(p.stem, Preset(p.stem, p, "scenario", f"Scenario: {en}", f"情景：{zh}"))
     if env_scenario and _known_key(out, env_scenario) is None:
         path = Path(env_scenario).resolve()
         key = f"custom:{path.stem}"
