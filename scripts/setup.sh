@@ -32,6 +32,9 @@ echo "setup: installing migrants and its dependencies"
 echo "setup: installing Solara's front-end assets into the local CDN cache"
 .venv/bin/python scripts/install_solara_assets.py
 
+echo "setup: the page's Chinese web font (Noto Sans SC from npm, subset) into src/migrants/viz/public/fonts"
+.venv/bin/python scripts/install_cjk_font.py
+
 if [ -z "${SKIP_BROWSER:-}" ]; then
     echo "setup: Debian chromium for the browser tests"
     bash scripts/install_browser.sh

@@ -20,9 +20,9 @@ if str(ROOT) not in sys.path:
 solara = pytest.importorskip("solara")
 import ipyvuetify as v  # noqa: E402
 
-from viz import specs  # noqa: E402
-from viz.i18n import lang  # noqa: E402
-from viz.presets import (  # noqa: E402
+from migrants.viz import specs  # noqa: E402
+from migrants.viz.i18n import lang  # noqa: E402
+from migrants.viz.presets import (  # noqa: E402
     VizModel, catalogue, default_preset, lessons, levers_for, parse_scale, parse_seed, policies_available,
 )
 
@@ -126,75 +126,6 @@ def test_policy_switches_and_amounts_reach_the_model():
 
 
 # ------------------------------------------------------------------ map
-def test_map_data_has_every_city_and_consistent_rates(model):
-    data = specs.map_data(model, "en")
-    nodes = data["nodes"]["columns"]
-    assert nodes["city"] == list(model.names[: model.C])
-    net, flows = specs.window_sums(model)
-    pop = np.asarray(model.month_record["population"], float)
-    assert np.allclose(nodes["rate"], np.round(1000 * net / pop, 2))
-    # net migration of the window equals arrivals minus departures (cities and the rest of China)
-    assert np.allclose(net, flows[:, : model.C].sum(0) - flows[: model.C, :].sum(1))
-    # arrows: at most 8 between cities and 4 with the rest of China, largest first
-    heads = data["heads"]["columns"]
-    assert 0 < len(heads["movers"]) <= specs.N_FLOWS + specs.N_FLOWS_OUTSIDE
-    assert all(0 <= a < 360 for a in heads["angle"])
-    fl = data["flows"]["columns"]
-    assert sorted(set(fl["fid"])) == list(range(len(heads["movers"])))
-    # labels sit above their circles; the inset has its own arrows, metro to metro
-    assert all(ll > la for ll, la in zip(nodes["label_lat"], nodes["lat"]))
-    metro = set(np.flatnonzero(model.cities["in_shenyang_metro"].to_numpy(bool)))
-    names = list(model.names)
-    for label in data["heads_inset"]["columns"]["label"]:
-        a, b = label.split(":")[0].split(" → ")
-        assert names.index(a) in metro and names.index(b) in metro
-    zh = specs.map_data(model, "zh")["nodes"]["columns"]["name"]
-    assert zh[0] == "沈阳" and zh != nodes["name"]
-
-
-def test_top_flows_keeps_cities_and_outside_apart():
-    C = 3
-    f = np.zeros((4, 4))
-    f[0, 1], f[1, 2], f[3, 0], f[2, 3] = 5, 1, 100, 50
-    got = specs.top_flows(f, C, n_cities=1, n_outside=1)
-    assert got == [(3, 0, 100.0), (0, 1, 5.0)]
-
-
-def test_regions_are_closed_clockwise_rings():
-    ring = specs.blob([123.4, 122.9, 123.9], [41.8, 41.1, 41.9], 0.4)
-    assert ring[0] == ring[-1] and len(ring) > 4
-    x, y = np.array(ring).T
-    area2 = np.sum(x[:-1] * y[1:] - x[1:] * y[:-1])
-    assert area2 < 0  # clockwise: d3-geo fills the inside, not the rest of the globe
-
-
-def test_south_is_squeezed_and_north_untouched():
-    assert specs.display_lat(41.8) == 41.8
-    assert specs.SOUTH_LINE - 3 < specs.display_lat(28.1) < specs.display_lat(31.2) < specs.SOUTH_LINE
-
-
-def test_arrows_run_from_edge_to_edge():
-    scale = 2000.0  # px per Mercator unit
-    curve, (hx, hy, angle) = specs.arrow(123.4, 41.8, 121.6, 38.9, r0=10, r1=20, head_px=12, scale=scale)
-    def px(lon, lat):
-        return np.array([np.radians(lon), specs.merc(lat)]) * scale
-    start, end, dest = px(*curve[0]), px(*curve[-1]), px(121.6, 38.9)
-    assert np.hypot(*(start - px(123.4, 41.8))) >= 10
-    assert np.hypot(*(end - dest)) >= 20 + 12 - 1e-6
-    assert 180 < angle < 270  # heading south-west
-    assert np.hypot(*(px(hx, hy) - dest)) < np.hypot(*(end - dest))  # the head is past the line's end
-
-
-def test_map_spec_is_json_with_named_monthly_sources(model):
-    spec = specs.map_spec(model, "en")
-    text = json.dumps(spec)  # no NaN, numpy types or objects
-    assert '"name": "nodes"' in text and '"name": "flows"' in text and '"name": "heads"' in text
-    assert "Shenyang metropolitan area" in text
-    inset = specs.map_spec(model, "zh", "inset")
-    assert specs.has_inset(model) and "沈阳都市圈" in json.dumps(inset, ensure_ascii=False)
-
-
-# ------------------------------------------------------------------ charts and details
 def test_series_buffer_grows_by_one_month_at_a_time():
     m = VizModel(preset=PRESET, scale="2000")
     chosen = [0, 1]
@@ -243,7 +174,7 @@ def test_city_details_match_the_records(model):
 def page(monkeypatch):
     monkeypatch.setenv("MIGRANTS_VIZ_SCENARIO", PRESET)
     lang.set("en")
-    from viz.app import Page
+    from migrants.viz.app import Page
 
     box, rc = solara.render(solara.AppLayout(children=[Page()]), handle_error=False)
     yield rc
@@ -264,18 +195,48 @@ def test_page_lever_and_reset_make_a_new_model(page):
     from migrants.config import CONFIG_DIR, load_scenario
 
     value = load_scenario(str(CONFIG_DIR / "teaching" / f"{PRESET}.yaml")).decisions.beta_income.value
-    slider = page.find(v.Slider, label=f"Weight of expected income ({value:g})").widget
+    slider = page.find(v.Slider, label=f"Weight of expected income: {value:g}").widget
     assert slider.v_model == value
+    def lever_box():
+        return page.find(v.Html, attributes={"data-lever": "decisions__beta_income"}).widget
+
+    assert "migrants-pending" not in lever_box().class_
     page.find(v.Btn, children=["Step"]).widget.click()
     slider.v_model = 0.5
+    # the moved lever is marked as waiting for Reset; the run on the page keeps its value
+    assert "migrants-pending" in lever_box().class_
+    assert "now: 1.5 · applies on Reset" in str(lever_box().children[-1].children)
+    assert "1 lever(s) waiting for Reset" in str([w.children for w in page.find(v.Html, class_="migrants-pending-note").widgets])
+    assert f"Weight of expected income = {value:g}" in _text(page, "migrants-settings")
+    page.find(v.Slider, label="Weight of expected income: 0.5").assert_single()
     page.find(v.Btn, children=["Reset"]).widget.click()
     assert _text(page, "migrants-month").startswith("Month 0 of 60")
     assert "Weight of expected income = 0.5" in _text(page, "migrants-settings")
-    page.find(v.Slider, label="Weight of expected income (0.5)").assert_single()
+    page.find(v.Slider, label="Weight of expected income: 0.5").assert_single()
+    assert "migrants-pending" not in lever_box().class_
+
+
+def test_page_controls_are_its_own_in_both_languages(page):
+    labels = {str(w.children[0]) for w in page.find(v.Btn).widgets if w.children and isinstance(w.children[0], str)}
+    assert {"▶ Play", "Step", "Reset", "Slow", "Normal", "Fast"} <= labels
+    for mesa_internal in ("Play Interval", "Render Interval", "Use Threads"):
+        assert page.find(v.Slider, label=mesa_internal).widgets == []
+        assert page.find(v.Checkbox, label=mesa_internal).widgets == []
+    lang.set("zh")
+    try:
+        labels = {str(w.children[0]) for w in page.find(v.Btn).widgets if w.children and isinstance(w.children[0], str)}
+        assert {"▶ 播放", "单步", "重置", "慢", "中", "快"} <= labels
+    finally:
+        lang.set("en")
+
+
+def test_page_shows_only_the_lessons_levers(page):
+    boxes = [w.label for w in page.find(v.Checkbox).widgets]
+    assert not any("Shenyang" in b or "Dalian" in b for b in boxes), boxes
 
 
 def test_language_toggle_switches_the_session_language():
-    from viz.components import LanguageToggle
+    from migrants.viz.components import LanguageToggle
 
     lang.set("en")
     box, rc = solara.render(LanguageToggle(), handle_error=False)

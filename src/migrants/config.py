@@ -24,7 +24,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ConfigError
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+def _config_root() -> Path:
+    """configs/: the package's copy (``migrants/configs``: package data of a wheel; in the source tree a
+    link to the repository's ``configs/``), else the source tree's ``configs/``."""
+    packaged = Path(__file__).resolve().parent / "configs"
+    if packaged.is_dir():
+        return packaged.resolve()
+    return Path(__file__).resolve().parents[2] / "configs"
+
+
+CONFIG_DIR = _config_root()
 SCENARIO_DIR = CONFIG_DIR / "scenarios"
 
 

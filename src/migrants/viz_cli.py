@@ -1,6 +1,6 @@
 """Serving the browser page (``migrants viz [SCENARIO] [--host H] [--port P]``, ``migrants.cli.viz``).
 
-Runs ``solara run viz/app.py`` with the scenario passed in the environment
+Runs ``solara run <package>/viz/app.py`` with the scenario passed in the environment
 variable ``MIGRANTS_VIZ_SCENARIO`` (a name in ``configs/scenarios`` or
 ``configs/teaching``, or a YAML path).  The scenario is checked first, so a bad
 one ends with the usual one-paragraph message and exit code 2 instead of a
@@ -21,7 +21,7 @@ from pathlib import Path
 from .errors import ConfigError
 
 ENV_SCENARIO = "MIGRANTS_VIZ_SCENARIO"
-APP = Path(__file__).resolve().parents[2] / "viz" / "app.py"
+APP = Path(__file__).resolve().with_name("viz") / "app.py"
 
 
 def resolve_scenario(scenario: str | None) -> str | None:

@@ -63,6 +63,23 @@ def lesson_text(lesson: dict, field_: str, language: str):
     return v
 
 
+# the scenarios' names on the page (the file name where none is given here)
+SCENARIO_TITLES = {
+    "baseline": ("baseline (2020 census on)", "基准情景(2020年人口普查起)"),
+    "history": ("history (2010 census on)", "历史回溯(2010年人口普查起)"),
+    "tiny": ("tiny (quick test)", "微型(快速测试)"),
+    "steady_state": ("steady state", "稳态"),
+    "all_levers": ("all policy levers", "全部政策杠杆"),
+    "affordable_housing_75k": ("Shenyang affordable rental housing", "沈阳保障性租赁住房"),
+    "dalian_vouchers_2024": ("Dalian talent housing vouchers (2024)", "大连人才购房券(2024)"),
+    "family_support": ("family support", "家庭支持政策"),
+    "jobs_programmes": ("job programmes", "就业促进项目"),
+    "metro_shared_employment": ("shared-employment platform (metro)", "都市圈共享用工平台"),
+    "shenyang_talent_3_0": ("Shenyang talent subsidies (3.0)", "沈阳人才补贴(3.0)"),
+    "zero_threshold_hukou": ("zero-threshold hukou (Liaoning)", "零门槛落户(辽宁)"),
+}
+
+
 def _env_scenario() -> str | None:
     v = os.environ.get(ENV_SCENARIO, "").strip()
     return v or None
@@ -86,7 +103,8 @@ def _catalogue(env_scenario: str | None) -> dict[str, Preset]:
     out = dict(sorted(out.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
     # the baseline first, then the other scenarios (policy packages, tiny) by name
     for p in sorted(SCENARIO_DIR.glob("*.yaml"), key=lambda q: (q.stem != DEFAULT_PRESET, q.stem)):
-        out.setdefault(p.stem, Preset(p.stem, p, "scenario", f"Scenario: {p.stem}", f"情景：{p.stem}"))
+        en, zh = SCENARIO_TITLES.get(p.stem, (p.stem, p.stem))
+        out.setdefault(p.stem, Preset(p.stem, p, "scenario", f"Scenario: {en}", f"情景：{zh}"))
     if env_scenario and _known_key(out, env_scenario) is None:
         path = Path(env_scenario).resolve()
         key = f"custom:{path.stem}"
@@ -180,6 +198,17 @@ POLICY_LABELS = {
     "shenyang_affordable_housing_75k": ("Shenyang affordable rental housing", "沈阳保障性租赁住房"),
     "metro_shared_employment": ("Shared-employment platform (metro)", "都市圈共享用工平台"),
     "zero_threshold_hukou": ("Zero-threshold hukou (Liaoning)", "零门槛落户(辽宁)"),
+    "shenyang_rent_subsidy_2016": ("Shenyang graduate rent subsidy (2016)", "沈阳毕业生租房补贴(2016)"),
+    "shenyang_graduate_hukou_2018": ("Shenyang graduate hukou (2018)", "沈阳毕业生落户(2018)"),
+    "tianjin_haihe_talent_2018": ("Tianjin Haihe talent plan (2018)", "天津海河英才计划(2018)"),
+    "shijiazhuang_zero_threshold_2019": ("Shijiazhuang zero-threshold hukou (2019)", "石家庄零门槛落户(2019)"),
+    "liaoning_assisted_reproduction": ("Liaoning assisted reproduction", "辽宁辅助生殖支持"),
+    "liaoning_industrial_clusters": ("Liaoning industrial clusters", "辽宁产业集群"),
+    "liaoning_minimum_wage_review": ("Liaoning minimum wage review", "辽宁最低工资调整"),
+    "liaoning_wage_arrears_clearing": ("Liaoning wage arrears clearing", "辽宁清理拖欠工资"),
+    "shenyang_campus_job_fairs": ("Shenyang campus job fairs", "沈阳校园招聘会"),
+    "shenyang_childcare_2025": ("Shenyang childcare (2025)", "沈阳托育服务(2025)"),
+    "shenyang_third_child_allowance": ("Shenyang third-child allowance", "沈阳三孩育儿补贴"),
 }
 AMOUNT_LEVERS = (
     Lever("amount:talent", "Talent subsidy amounts (× the cards')", "人才补贴金额(倍数)", 0.0, 3.0, 0.25),
@@ -240,10 +269,12 @@ def policy_levers(preset: str | None = None) -> tuple[Lever, ...]:
 
 
 def levers_for(preset: str) -> list[Lever]:
-    """The levers shown for a preset: the lesson's first, then the rest; missing ones left out."""
+    """The levers shown for a preset: a lesson's levers only (in its order); without a lesson, all of them."""
     all_ = {lv.ref: lv for lv in (*policy_levers(preset), *SCENARIO_LEVERS)}
-    first = [r for r in lessons().get(preset, {}).get("levers", []) if r in all_]
-    return [all_[r] for r in first] + [lv for r, lv in all_.items() if r not in first]
+    lesson = [r for r in lessons().get(preset, {}).get("levers", []) if r in all_]
+    if lesson:
+        return [all_[r] for r in lesson]
+    return list(all_.values())
 
 
 def _policy_names(policies) -> set[str]:

@@ -17,7 +17,7 @@ import numpy as np
 import solara
 from mesa.visualization.utils import update_counter
 
-from . import specs
+from . import geo, specs
 from .i18n import LANGS, fmt_int, fmt_pct, lang, names_for, t
 from .presets import catalogue, config_value, lesson_text, lessons, levers_for, preset_scenario
 
@@ -137,15 +137,38 @@ def LessonCard(model):
 
 
 # ---------------------------------------------------------------- map
+SVG_VUE = str(Path(__file__).with_name("svg_map.vue"))
+
+
+@solara.component_vue(SVG_VUE, vuetify=False)
+def _SvgMapVue(base: str, layer: str, stamp: str = "", name: str = "", event_click: Callable = None):
+    pass
+
+
+FLOW_CHOICES = (0, 5, 10, 20, 40)
+
+
 @solara.component
-def MapView(model, month: int, on_city: Callable[[int], None] | None = None):
-    """The map (and the zoomed metro panel): built once per model and language, fed each month."""
+def MapControls(measure: str, on_measure: Callable[[str], None], n_flows: int, on_n_flows: Callable[[int], None]):
     language = lang.value
-    spec = solara.use_memo(lambda: to_json(specs.map_spec(model, language)), [model, language])
-    inset = solara.use_memo(lambda: to_json(specs.map_spec(model, language, "inset")) if specs.has_inset(model) else None,
-                            [model, language])
-    data = specs.map_data(model, language)
-    main_data = to_json({k: data[k] for k in ("nodes", "flows", "heads")})
+    items = [{"title": t(geo.MEASURES[k][0], language), "value": k} for k in geo.MEASURE_KEYS]
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap", "gap": "8px"}):
+        solara.v.Select(label=t("measure", language), items=items, v_model=measure, on_v_model=on_measure,
+                        dense=True, hide_details=True, class_="migrants-measure-select",
+                        style_="max-width: 330px; min-width: 240px")
+        solara.v.Select(label=t("n_flows", language), items=[{"title": str(n), "value": n} for n in FLOW_CHOICES],
+                        v_model=n_flows, on_v_model=lambda v: on_n_flows(int(v)), dense=True, hide_details=True,
+                        class_="migrants-flows-select", style_="max-width: 150px; min-width: 130px")
+
+
+@solara.component
+def MapView(model, month: int, measure: str = "net_rate", n_flows: int = 10,
+            on_city: Callable[[int], None] | None = None, which: str = "main"):
+    """One view of the map (viz/geo.py): its static SVG once per model and language, its layer each month."""
+    language = lang.value
+    base = solara.use_memo(lambda: geo.base_svg(model, language, which), [model, language, which])
+    layer = to_json(geo.layer(model, language, which, measure, n_flows))
+
     def on_click(datum):
         if on_city is None or not datum or "city" not in datum:
             return
@@ -153,13 +176,8 @@ def MapView(model, month: int, on_city: Callable[[int], None] | None = None):
         if datum["city"] in names[: model.C]:
             on_city(names.index(datum["city"]))
 
-    uid = model_uid(model)
-    VegaView(spec, main_data, view_id=f"map-{uid}-{language}", stamp=str(model.month), name="map",
-             on_click=on_click)
-    if inset is not None:
-        inset_data = {"nodes": data["nodes"], "flows_inset": data["flows_inset"], "heads_inset": data["heads_inset"]}
-        VegaView(inset, inset_data, view_id=f"inset-{uid}-{language}", stamp=str(model.month), name="inset",
-                 on_click=on_click)
+    _SvgMapVue(base=base, layer=layer, stamp=f"{model.month}", name="map" if which == "main" else "inset",
+               event_click=on_click)
 
 
 # ---------------------------------------------------------------- city details
@@ -281,6 +299,9 @@ CSS = """
 .migrants-table .num { text-align: right; font-variant-numeric: tabular-nums; }
 .migrants-city-name { margin: 6px 0 2px 0; }
 .migrants-lesson p { margin-bottom: 6px; }
+.migrants-lesson { font-size: 0.92em; }
+.migrants-map-plot svg { max-height: calc(100vh - 150px); }
+.migrants-map-card .v-card-text, .migrants-map-card { padding: 4px !important; }
 .migrants-lesson-cols { display: flex; gap: 24px; flex-wrap: wrap; }
 .migrants-lesson-cols > div { flex: 1 1 320px; }
 .migrants-lesson ol, .migrants-lesson ul { margin: 2px 0 0 0; }
@@ -307,21 +328,27 @@ def Dashboard(model_reactive):
     language = lang.value
     # a Reset keeps the user's choice of cities (a new preset mounts a new Dashboard)
     city, set_city = solara.use_state(default_city(model))
+    measure, set_measure = solara.use_state("net_rate")
+    n_flows, set_n_flows = solara.use_state(10)
     chosen, set_chosen = solara.use_state(default_chart_cities(model))
     if city >= model.C:
         city = default_city(model)
     chosen = tuple(c for c in chosen if c < model.C) or default_chart_cities(model)
 
     solara.Style(CSS)
-    with solara.Column(gap="12px", style={"padding": "8px 12px"}):
+    with solara.Column(gap="8px", style={"padding": "4px 10px"}):
         with solara.Row(style={"align-items": "baseline", "flex-wrap": "wrap"}):
             MonthBadge(model, month)
             RunSettings(model)
-        LessonCard(model)
-        with solara.ColumnsResponsive(default=12, large=[7, 5]):
-            with solara.Card(t("map", language) + " · " + t("map_title", language), margin=0):
-                MapView(model, month, on_city=set_city)
-            with solara.Card(t("details", language), margin=0):
-                CityDetails(model, month, city, set_city)
+        with solara.ColumnsResponsive(default=12, large=[8, 4]):
+            with solara.Card(margin=0, classes=["migrants-map-card"]):
+                MapControls(measure, set_measure, n_flows, set_n_flows)
+                MapView(model, month, measure, n_flows, on_city=set_city)
+                if geo.has_inset(model):
+                    MapView(model, month, measure, n_flows, on_city=set_city, which="inset")
+            with solara.Column(gap="8px"):
+                LessonCard(model)
+                with solara.Card(t("details", language), margin=0):
+                    CityDetails(model, month, city, set_city)
         with solara.Card(t("charts", language), margin=0):
             Charts(model, month, chosen, set_chosen)
