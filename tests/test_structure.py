@@ -61,6 +61,7 @@ def test_policy_set_composes_cards_once_each():
     assert ps.keys == ["a", "b"] and "b" in ps and "c" not in ps
     # adding a card already there adds its overrides; a new one goes last; order is kept
     assert ps.plus(["b[y=2]", "c"]).refs == ["a", "configs/policies/b.yaml[x=1; y=2]", "c"]
+    assert ps.plus(["b[x=3]"]).refs[1] == "configs/policies/b.yaml[x=3]"  # a field set again: the new value
     assert ps.without("b").refs == ["a"] and ps.without("zzz").refs == ps.refs
     assert ps.with_fields("a", {"quota": 100, "living_subsidy.months": 24}).refs[0] == \
         "a[quota=100; living_subsidy.months=24]"

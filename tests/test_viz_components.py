@@ -6,7 +6,6 @@ tests/browser/test_viz_page.py drive the same page in headless chromium.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import ipyvuetify as v  # noqa: E402
 from migrants.viz import specs  # noqa: E402
 from migrants.viz.i18n import lang  # noqa: E402
 from migrants.viz.presets import (  # noqa: E402
-    VizModel, catalogue, default_preset, lessons, levers_for, parse_scale, parse_seed, policies_available,
+    VizModel, catalogue, default_preset, lessons, levers_for, parse_scale, parse_seed,
 )
 
 PRESET = "wage_gap"  # Qiqihar and Daqing: the fastest preset
@@ -108,11 +107,10 @@ def test_viz_model_stops_at_the_horizon_and_when_retired():
     assert m2.month == 0 and not m2.running
 
 
-@pytest.mark.skipif(not policies_available(), reason="policy module not installed")
 def test_policy_switches_and_amounts_reach_the_model():
     m = VizModel(preset="talent_race", scale="5000", policy__shenyang_talent_3_0=True, amount__talent=2.0)
     refs = " ".join(m.config.policies)
-    assert "shenyang_talent_3_0[" in refs and "start=2020-11" in refs
+    assert "shenyang_talent_3_0[" in refs and 'start="2020-11"' in refs
     assert "home_purchase.by_degree.phd=140000" in refs
     assert m.lever_values["policy:shenyang_talent_3_0"] is True and m.lever_values["amount:talent"] == 2.0
     off = VizModel(preset="talent_race", scale="5000", policy__shenyang_talent_3_0=False)
@@ -275,8 +273,8 @@ def test_page_shows_the_lesson_and_loads_another_preset(page):
     assert "shared-employment" in _lesson(page)
     assert "7 cities" in _text(page, "migrants-settings")
     assert _text(page, "migrants-month").startswith("Month 0 of 48")
-    if policies_available():  # the levers follow the preset: the lesson's switch is there
-        page.find(v.Checkbox, label="Policy: Shared-employment platform (metro)").assert_single()
+    # the levers follow the preset: the lesson's switch is there
+    page.find(v.Checkbox, label="Policy: Shared-employment platform (metro)").assert_single()
     # Reset rebuilds the new preset with its own scale, not the previous preset's
     page.find(v.Btn, children=["Step"]).widget.click()
     page.find(v.Btn, children=["Reset"]).widget.click()

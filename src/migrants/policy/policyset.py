@@ -12,7 +12,8 @@ the page's switches and sliders all build that list through a PolicySet:
 'shenyang_rent_subsidy_2016[quota=100]'
 
 A card appears once, keyed by its name (``configs/policies/x.yaml`` and ``x`` are the same
-card); adding one that is already there adds its overrides to it (later ones win).
+card); adding one that is already there adds its overrides to it (a field set again takes
+the new value).
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ def card_field_value(field: str, value) -> str:
                      "without [ ] ; , (a card field is set through the card's [field=value] reference)")
 
 
+def _field(override: str) -> str:
+    return override.split("=", 1)[0].strip()
+
+
 @dataclass(frozen=True)
 class PolicySet:
     """An ordered set of cards, each with its ``field=value`` overrides."""
@@ -77,8 +82,9 @@ class PolicySet:
             i = PolicySet(tuple(entries))._index(card_key(name))
             if i < 0:
                 entries.append((name.strip(), fields))
-            else:
-                entries[i] = (entries[i][0], entries[i][1] + fields)
+            else:  # a field set again takes its new value, in its old place's stead
+                new = {_field(f) for f in fields}
+                entries[i] = (entries[i][0], tuple(f for f in entries[i][1] if _field(f) not in new) + fields)
         return PolicySet(tuple(entries))
 
     def without(self, key: str) -> "PolicySet":

@@ -41,8 +41,8 @@ from migrants.viz.presets import SCALE_CHOICES, VizModel, config_value, default_
 solara.server.settings.theme.show_banner = False
 # the page's own web font (migrants/viz/public/fonts, made by scripts/install_cjk_font.py) at /static/assets/fonts/
 PUBLIC = Path(__file__).resolve().with_name("public")
-if str(PUBLIC) not in solara.server.settings.assets.extra_locations:
-    solara.server.settings.assets.extra_locations.append(str(PUBLIC))
+if PUBLIC.is_dir() and str(PUBLIC) not in solara.server.settings.assets.extra_locations:
+    solara.server.settings.assets.extra_locations.append(str(PUBLIC))  # without it (no set-up): system fonts
 
 def _warm_up() -> None:
     """Compile the model's kernels once when the server starts (a first run after set-up compiles for tens

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
 import zlib
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import yaml
 from migrants import MigrationModel
 from migrants.config import SCENARIO_DIR, TEACHING_DIR, load_scenario
 from migrants.policy.cards import POLICY_DIR
+from migrants.policy.policyset import PolicySet, card_key
 
 LESSONS_FILE = TEACHING_DIR / "lessons.yaml"
 ENV_SCENARIO = "MIGRANTS_VIZ_SCENARIO"
@@ -216,21 +216,14 @@ AMOUNT_LEVERS = (
 )
 
 
-def policies_available() -> bool:
-    """True once the policy module exists (``migrants.policies``)."""
-    return importlib.util.find_spec("migrants.policies") is not None
-
-
 def available_cards() -> list[str]:
-    if not policies_available() or not POLICY_DIR.is_dir():
+    if not POLICY_DIR.is_dir():
         return []
     return sorted(p.stem for p in POLICY_DIR.glob("*.yaml"))
 
 
 def _card_name(reference: str) -> str:
-    from migrants.policies import split_reference
-
-    return Path(split_reference(reference)[0]).stem
+    return card_key(reference)
 
 
 def _load_card(reference: str):
@@ -304,34 +297,15 @@ def config_value(config, ref: str):
     return float(getattr(node, "value", node))
 
 
-def _with_overrides(reference: str, extra: dict) -> str:
-    """``name[a=1]`` plus ``{b: 2}`` -> ``name[a=1; b=2]``."""
-    from migrants.policies import split_reference
-
-    ref, ov = split_reference(reference)
-    ov.update(extra)
-    if not ov:
-        return ref
-
-    def fmt(v):
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        return str(v)
-
-    return f"{ref}[{'; '.join(f'{k}={fmt(v)}' for k, v in ov.items())}]"
-
-
 def policy_references(preset: str, switches: dict[str, bool], talent: float | None, housing: float | None) -> list[str]:
     """The policy card references for a preset with the page's switches and amounts applied."""
     base = preset_scenario(preset)
-    refs = [r for r in base.policies if switches.get(_card_name(r), True)]
-    have = _policy_names(refs)
-    refs += [n for n, on in switches.items() if on and n not in have]
+    ps = PolicySet.parse(base.policies)
+    for name, on in switches.items():  # a switch off leaves the card out, on adds it
+        ps = ps.without(name) if not on else (ps if name in ps else ps.plus([name]))
+    refs = ps.refs
     from_start = lessons().get(preset, {}).get("policy_start") == "scenario"
     default_units = housing_units_default(refs)
-    out = []
     for ref in refs:
         card = _load_card(ref)
         extra: dict = {}
@@ -346,8 +320,14 @@ def policy_references(preset: str, switches: dict[str, bool], talent: float | No
                     extra[f"{section}.by_degree.{degree}"] = round(float(amount) * float(talent), 2)
         if card.lever == "affordable_housing" and housing is not None and abs(float(housing) - default_units) > 1e-9:
             extra["units"] = round(float(housing) * 1000.0)
-        out.append(_with_overrides(ref, extra))
-    return out
+        if extra:
+            ps = ps.with_fields(card_key(ref), {k: _plain(v) for k, v in extra.items()})
+    return ps.refs
+
+
+def _plain(v):
+    """A whole-number float as an int (``5000`` in a reference, not ``5000.0``)."""
+    return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
 # ---------------------------------------------------------------- parsing
@@ -440,7 +420,7 @@ class VizModel(MigrationModel):
             elif v is not None:
                 overrides[k.replace("__", ".")] = v
         from_start = lessons().get(preset, {}).get("policy_start") == "scenario"
-        if policies_available() and (switches or any(v is not None for v in amounts.values()) or from_start):
+        if (switches or any(v is not None for v in amounts.values()) or from_start):
             overrides["policies"] = policy_references(preset, switches, amounts["talent"], amounts["housing"])
         super().__init__(scenario=str(entry.path), rng=parse_seed(seed), scale=parse_scale(scale), overrides=overrides)
         self.preset = preset
