@@ -116,7 +116,7 @@ def test_minimum_wage_changes_in_its_month():
     seen = {}
     for _ in range(month_of(m, "2011-07")):
         m.step()
-        seen[m.date] = m.min_wage[s]
+        seen[m.date] = m.labour_market.min_wage[s]
     assert seen["2011-06"] == 900 and seen["2011-07"] == 1100
 
 
@@ -126,12 +126,12 @@ def test_recorded_wage_growth_sets_the_trend_each_january():
     assert m.cities.loc[0, "avg_wage_cny"] == wages["Shenyang", 2010]  # the start year's wage
     for _ in range(month_of(m, "2013-01")):
         m.step()
-    assert m.wage_growth[0] == pytest.approx(wages["Shenyang", 2013] / wages["Shenyang", 2012] - 1)
+    assert m.labour_market.wage_growth[0] == pytest.approx(wages["Shenyang", 2013] / wages["Shenyang", 2012] - 1)
     # after the table (2020), the scenario's assumption
     b = MigrationModel(scenario="baseline", scale=200000)
     for _ in range(month_of(b, "2021-01")):
         b.step()
-    assert np.allclose(b.wage_growth, b.config.labour.wage_growth_year.value)
+    assert np.allclose(b.labour_market.wage_growth, b.config.labour.wage_growth_year.value)
 
 
 def test_beijing_cap_stops_its_housing_stock_from_2017_09():
@@ -140,10 +140,10 @@ def test_beijing_cap_stops_its_housing_stock_from_2017_09():
     grow = m.config.housing.housing_stock_growth_year.value
     for _ in range(month_of(m, "2017-08")):
         m.step()
-    assert m.stock_growth[bj] == grow
+    assert m.housing_market.stock_growth[bj] == grow
     m.step()
-    assert m.date == "2017-09" and m.stock_growth[bj] == 0.0
-    assert MigrationModel(scenario="baseline", scale=200000).stock_growth[bj] == 0.0  # in force by 2020
+    assert m.date == "2017-09" and m.housing_market.stock_growth[bj] == 0.0
+    assert MigrationModel(scenario="baseline", scale=200000).housing_market.stock_growth[bj] == 0.0  # in force by 2020
 
 
 @pytest.mark.parametrize("limit, window_k, window_k1", [(60.0, range(0, 12), range(0, 1)),  # 61: past it, at once

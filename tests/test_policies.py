@@ -323,14 +323,15 @@ def test_compare_gives_a_cost_only_where_the_gain_is_told_from_zero(gains, spend
 
 
 def test_fieller_interval_of_a_cost_covers_the_true_cost_95_percent_of_the_time():
-    from migrants.compare import _t975, cost_per_gain
+    from migrants.compare import cost_per_gain
+    from migrants.stats import t_quantile
 
     rng = np.random.default_rng(7)
     hits = shown = 0
     for _ in range(2000):
         gain = rng.normal(50, 20, 10)
         spend = 100 * gain + rng.normal(0, 500, 10)  # true cost: 100 CNY per unit of gain
-        est, lo, hi = cost_per_gain(spend, gain, _t975(9))
+        est, lo, hi = cost_per_gain(spend, gain, t_quantile(0.95, 10))
         if np.isfinite(est):
             shown += 1
             hits += lo <= 100 <= hi

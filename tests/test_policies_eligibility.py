@@ -159,7 +159,7 @@ def test_units_first_come_first_served_within_capacity(tmp_path):
     assert b["allocated"][SHENYANG] == 2 * SCALE
     assert b["wait_months_sum"][SHENYANG] / b["allocated"][SHENYANG] == ((10 - 4) + (10 - 2)) / 2
     assert b["queue"][SHENYANG] == 1 * SCALE
-    assert b["spend_cny"][SHENYANG] == pytest.approx(2 * SCALE * 0.25 * m.rent[SHENYANG])
+    assert b["spend_cny"][SHENYANG] == pytest.approx(2 * SCALE * 0.25 * m.housing_market.rent[SHENYANG])
     # a tenant who moves loses the unit, and the next in line gets it
     lv.take_month(m.policy.ctx.t)
     P.city[1], P.housing[1] = DALIAN, RENTER  # what apply_moves does to a moving tenant

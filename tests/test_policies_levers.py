@@ -150,10 +150,10 @@ def test_minimum_wage_raises_low_wages(tmp_path, base):
     m = run([ref])
     p = m.city_frame()
     assert end(p, "mean_wage") > end(base, "mean_wage")
-    assert (m.min_wage[:8] == pytest.approx(3 * m.statutory_min_wage[:8]))
-    assert m.min_wage[8:] == pytest.approx(m.statutory_min_wage[8:])
+    assert (m.labour_market.min_wage[:8] == pytest.approx(3 * m.labour_market.statutory_min_wage[:8]))
+    assert m.labour_market.min_wage[8:] == pytest.approx(m.labour_market.statutory_min_wage[8:])
     emp = (m.people.status >= 0) & (m.people.city == 0)
-    assert m.people.wage[emp].min() >= 3 * m.statutory_min_wage[0] - 1e-3
+    assert m.people.wage[emp].min() >= 3 * m.labour_market.statutory_min_wage[0] - 1e-3
 
 
 def test_wage_arrears_clearing_attracts_low_skilled(tmp_path, base):

@@ -51,7 +51,7 @@ def test_unemployment_stays_near_its_start_in_every_city(steady):
     # same calendar month is compared: the last three Novembers within 1.5 points of the
     # city's normal rate (the surveyed November-2020 rate, labour.initial_unemployment_rate)
     late = u.loc[[96, 108, 120]].mean()
-    normal = pd.Series(m.normal_unemployment, index=m.cities["name_en"])[late.index]
+    normal = pd.Series(m.labour_market.normal_unemployment, index=m.cities["name_en"])[late.index]
     assert (late - normal).abs().max() < 0.015, pd.concat([u0, normal, late], axis=1).round(3).to_string()
 
 
@@ -63,7 +63,7 @@ def test_real_wage_levels_and_rents_hold_still(steady):
     state is what is checked; rents follow residents against the stock."""
     m, cf = steady
     m0 = MigrationModel(scenario="steady_state", rng=3)
-    rel = m.wage_level / m0.wage_level
+    rel = m.labour_market.wage_level / m0.labour_market.wage_level
     # moves with tightness only: at most 1.5% a year.  (1% before the calibration: with its income
     # weight, about 4, the wage gaps between the cities draw a lasting flow into Dalian and Shenyang,
     # whose labour markets then stay slacker than at the start.)

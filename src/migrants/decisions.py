@@ -30,6 +30,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numba import njit, prange
 
@@ -37,6 +39,26 @@ from .population import EDU_PREMIUM, OWNER, RENTER, UNEMPLOYED
 from .kernels import NCHUNK, chunk_starts
 from .labour import draw_sector, hire, offer_noise
 from .rng import SALT_MOVE_OFFER, SALT_MOVE_SECTOR, SALT_MOVE_SPEC, uniform
+
+@dataclass
+class Services:
+    """What places offer besides wages and rents, as this month's cards set it (model state;
+    ``MigrationModel.services``)."""
+
+    school_access: np.ndarray = None   # (J,) share of migrants' children in public schools
+    childcare: np.ndarray = None       # (J,) childcare places per 1,000 residents
+    subsidy: np.ndarray = None         # (K, J) expected subsidies, CNY a month by person type and place
+    subsidy_spend: np.ndarray = None   # (C,) the month's policy spend, CNY
+
+
+@dataclass
+class Outside:
+    """The rest of China as the model sees it (model state; ``MigrationModel.outside``)."""
+
+    wage_level: float = 0.0    # CNY a month
+    wage_growth: float = 0.0   # this year's
+    rent: float = 0.0          # CNY per person a month
+
 
 N_TYPES = 6 * 2 * 2
 RECENT_GRAD_MONTHS = 36

@@ -11,12 +11,26 @@ sticky.  Policy units (affordable rental housing, talent apartments) live in
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numba import njit, prange
 
 from .population import OWNER, RENTER
 from .kernels import NCHUNK
 from .rng import uniform
+
+
+@dataclass
+class HousingMarket:
+    """The housing markets of the C cities (model state; ``MigrationModel.housing_market``)."""
+
+    rent: np.ndarray = None          # (C,) market rent, CNY per person a month
+    rent0: np.ndarray = None         # (C,) the rent anchor (follows recorded house prices)
+    stock: np.ndarray = None         # (C,) housing stock, persons it can house
+    stock0: np.ndarray = None        # (C,) the stock at the start
+    demand0: np.ndarray = None       # (C,) residents at the start, persons
+    stock_growth: np.ndarray = None  # (C,) a year (dated events may change it)
 
 
 def initial_rent(house_price_cny_m2: np.ndarray, hou) -> np.ndarray:

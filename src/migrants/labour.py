@@ -18,12 +18,31 @@ Jobs are counted per city and sector (persons).  Each month:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numba import njit, prange
 
 from .population import EDU_PREMIUM, SECTOR_PREMIUM, UNEMPLOYED
 from .kernels import NCHUNK, chunk_starts
 from .rng import SALT_HIRE_OFFER, SALT_NOISE_PAIR, SALT_OJS_OFFER, uniform
+
+@dataclass
+class LabourMarket:
+    """The labour markets of the C cities (model state; ``MigrationModel.labour_market``)."""
+
+    jobs: np.ndarray = None                  # (C, 4) posts by sector, persons
+    job_shock: np.ndarray = None             # (C,) log deviation of jobs from their trend (AR(1))
+    wage_level: np.ndarray = None            # (C,) the city's wage level, CNY a month
+    wage_growth: np.ndarray = None           # (C,) this year's wage growth (the record, else the scenario's)
+    normal_unemployment: np.ndarray = None   # (C,) the rate firms return unemployment to
+    mu: np.ndarray = None                    # (C,) matching efficiency
+    tight0: np.ndarray = None                # (C,) vacancies per unemployed at the start (the wage reference)
+    job_finding: np.ndarray = None           # (C,) last month's job-finding rate of seekers
+    statutory_min_wage: np.ndarray = None    # (C,) the record's minimum wage, CNY a month
+    min_wage: np.ndarray = None              # (C,) the minimum wage in force (cards may raise it)
+    jobs_population: np.ndarray = None       # (C,) residents that local jobs last followed, persons
+
 
 SECTOR_MIN_EDUCATION = np.array([0, 0, 2, 3], np.int8)  # public: college, high tech: bachelor
 SECTOR_MIN_EDUCATION_NB = SECTOR_MIN_EDUCATION.astype(np.int64)

@@ -86,6 +86,11 @@ class MigrationModel(mesa.Model):
         self.start_index = month_index(cfg.start)
         start_y = self.start_index // 12
         self.geography = geo = cities_mod.load_geography(cfg)
+        # the model's state besides the people, in four named parts (shapes and units in their docstrings)
+        self.labour_market = labour.LabourMarket()
+        self.housing_market = housing.HousingMarket()
+        self.services = decisions.Services()
+        self.outside = decisions.Outside()
         self.C = C = geo.n_cities
         self.J = J = C + 1
         cities, provinces, self.links, self._roc_raw = geo.cities, geo.provinces, geo.links, geo.rest_of_china
@@ -101,7 +106,7 @@ class MigrationModel(mesa.Model):
         self.cross_province = geo.cross_province.astype(float)
         self.network, self.city_agents = cities_mod.place_cities(self, self.graph)
         prov = provinces.loc[cities["province"]].reset_index(drop=True)
-        self.statutory_min_wage = prov["min_wage_cny_month"].to_numpy(float)
+        self.labour_market.statutory_min_wage = prov["min_wage_cny_month"].to_numpy(float)
         # the start year's wages, house prices and minimum wages, where the record has them
         cities = cities.copy()
         cities["census_population"] = cities[f"pop{cfg.census}"]
@@ -114,8 +119,8 @@ class MigrationModel(mesa.Model):
             if r.roc(start_y) is not None:
                 roc["wage_cny_year"], roc["house_price_cny_m2"] = r.roc(start_y)
             if r.min_wage(self.start_index) is not None:
-                self.statutory_min_wage = r.min_wage(self.start_index).copy()
-        self.min_wage = self.statutory_min_wage.copy()  # policy cards may raise it (PolicyEngine)
+                self.labour_market.statutory_min_wage = r.min_wage(self.start_index).copy()
+        self.labour_market.min_wage = self.labour_market.statutory_min_wage.copy()  # policy cards may raise it (PolicyEngine)
         self.cities = cities
         self.rest_of_china = roc
         amen = cfg.decisions.province_amenity
@@ -143,41 +148,41 @@ class MigrationModel(mesa.Model):
         cen = take_census(self.people, 0, C)
         lab = cfg.labour
         employed = cen["employed"].astype(float)
-        self.jobs = employed * self.scale / (1 - lab.initial_vacancy_rate.value)  # persons
-        self.job_shock = np.zeros(C)
-        self.wage_level = base["wage_level"].copy()
-        vac0 = self.jobs.sum(1) / self.scale - employed.sum(1)
+        self.labour_market.jobs = employed * self.scale / (1 - lab.initial_vacancy_rate.value)  # persons
+        self.labour_market.job_shock = np.zeros(C)
+        self.labour_market.wage_level = base["wage_level"].copy()
+        vac0 = self.labour_market.jobs.sum(1) / self.scale - employed.sum(1)
         lf0 = employed.sum(1) + cen["unemployed"][:C]
         # the rate firms return unemployment to: the surveyed rate, not the start's sampling noise;
         # matching efficiency and the tightness reference are set at it (a steady state there)
-        self.normal_unemployment = np.full(C, lab.initial_unemployment_rate.value)
-        u_normal = np.maximum(self.normal_unemployment * lf0, 1)  # agents
-        self.mu = labour.calibrate_matching_efficiency(
+        self.labour_market.normal_unemployment = np.full(C, lab.initial_unemployment_rate.value)
+        u_normal = np.maximum(self.labour_market.normal_unemployment * lf0, 1)  # agents
+        self.labour_market.mu = labour.calibrate_matching_efficiency(
             lab.separation_rate_month.value, employed.sum(1), u_normal, vac0, lab.matching_elasticity.value)
-        self.tight0 = vac0 / u_normal
-        self.job_finding = lab.separation_rate_month.value * employed.sum(1) / u_normal
+        self.labour_market.tight0 = vac0 / u_normal
+        self.labour_market.job_finding = lab.separation_rate_month.value * employed.sum(1) / u_normal
 
         # --- housing ---------------------------------------------------------
         pop0 = self.city_population(cen)
-        self.rent0 = housing.initial_rent(cities["house_price_cny_m2"].to_numpy(float), cfg.housing)
-        self.rent = self.rent0.copy()
-        self.stock0 = housing.initial_stock(pop0, cfg.housing)
-        self.stock = self.stock0.copy()
-        self.demand0 = pop0.astype(float)
-        self.jobs_population = pop0.astype(float)  # local jobs follow it (labour.follow_population)
-        self.roc_rent = housing.initial_rent(np.array([roc["house_price_cny_m2"]]), cfg.housing)[0]
-        self.roc_wage_level = roc["wage_cny_year"] / 12.0
-        self.stock_growth = np.full(C, cfg.housing.housing_stock_growth_year.value)  # events may change it
+        self.housing_market.rent0 = housing.initial_rent(cities["house_price_cny_m2"].to_numpy(float), cfg.housing)
+        self.housing_market.rent = self.housing_market.rent0.copy()
+        self.housing_market.stock0 = housing.initial_stock(pop0, cfg.housing)
+        self.housing_market.stock = self.housing_market.stock0.copy()
+        self.housing_market.demand0 = pop0.astype(float)
+        self.labour_market.jobs_population = pop0.astype(float)  # local jobs follow it (labour.follow_population)
+        self.outside.rent = housing.initial_rent(np.array([roc["house_price_cny_m2"]]), cfg.housing)[0]
+        self.outside.wage_level = roc["wage_cny_year"] / 12.0
+        self.housing_market.stock_growth = np.full(C, cfg.housing.housing_stock_growth_year.value)  # events may change it
         self._year_inputs(start_y)  # the start year's recorded growth rates
         for month, city, name, value in (r.events_until(self.start_index) if r is not None else []):
             self._event(city, name, value)  # events dated before the start are in force
 
         # --- public services and policies (the scenario's policy cards) -------
         dec = cfg.decisions
-        self.school_access = np.full(J, dec.migrant_school_access.value)
-        self.childcare = np.full(J, dec.childcare_places_per_1000.value)
-        self.subsidy = np.zeros((decisions.N_TYPES, J))
-        self.subsidy_spend = np.zeros(C)
+        self.services.school_access = np.full(J, dec.migrant_school_access.value)
+        self.services.childcare = np.full(J, dec.childcare_places_per_1000.value)
+        self.services.subsidy = np.zeros((decisions.N_TYPES, J))
+        self.services.subsidy_spend = np.zeros(C)
         self.policy = PolicyEngine(self)  # no cards: every hook is a no-op
 
         # --- records ---------------------------------------------------------
@@ -195,6 +200,7 @@ class MigrationModel(mesa.Model):
         t0 = time.perf_counter()
         self.month += 1
         cfg, P, C, J, scale = self.config, self.people, self.C, self.J, self.scale
+        L, H = self.labour_market, self.housing_market  # the markets' state (labour.LabourMarket, housing.HousingMarket)
         calendar_month = (self.start_index + self.month) % 12 + 1
         key = lambda name: stream_key(self.seed, self.month, name)  # noqa: E731
         flows = np.zeros((J, J), np.int64)  # persons, [from, to]
@@ -237,18 +243,18 @@ class MigrationModel(mesa.Model):
         self.policy.end_commutes_of_the_departed()
         employed = self.policy.by_workplace(cen["employed"].astype(float))  # commuters count where they work
         population = self.city_population(cen).astype(float)
-        labour.follow_population(self.jobs, population, self.jobs_population, lab.local_jobs_population_elasticity.value)
-        self.jobs_population = population
-        labour.post_vacancies(self.jobs, employed * scale, cen["unemployed"][:C] * scale, self.normal_unemployment,
+        labour.follow_population(L.jobs, population, L.jobs_population, lab.local_jobs_population_elasticity.value)
+        L.jobs_population = population
+        labour.post_vacancies(L.jobs, employed * scale, cen["unemployed"][:C] * scale, L.normal_unemployment,
                               lab.vacancy_adjustment_month.value)  # jobs follow people
-        labour.update_jobs(self.jobs, self.job_shock, lab, self.city_rng("job_shocks"))
-        self.jobs, self.min_wage = self.policy.labour_demand(self.jobs)  # job programmes: cluster jobs, wage floors
-        excess = np.maximum(employed - self.jobs / scale, 0)
+        labour.update_jobs(L.jobs, L.job_shock, lab, self.city_rng("job_shocks"))
+        L.jobs, L.min_wage = self.policy.labour_demand(L.jobs)  # job programmes: cluster jobs, wage floors
+        excess = np.maximum(employed - L.jobs / scale, 0)
         layoff = np.where(employed > 0, excess / np.maximum(employed, 1), 0.0)
-        employed, layoff = self.policy.lend_idle_workers(employed, self.jobs / scale, layoff)  # lend, not lay off
+        employed, layoff = self.policy.lend_idle_workers(employed, L.jobs / scale, layoff)  # lend, not lay off
 
         # 3. separations ------------------------------------------------------
-        sector_wage = labour.sector_wage_levels(self.wage_level)
+        sector_wage = labour.sector_wage_levels(L.wage_level)
         sep = labour.separate(self.policy.work_city(), P.status, P.wage, P.education, layoff,  # commuters: workplace
                               lab.separation_rate_month.value, lab.on_the_job_search_month.value, sector_wage, C,
                               key("separation"), key("ojs"))
@@ -256,25 +262,25 @@ class MigrationModel(mesa.Model):
 
         # 4. search and matching ---------------------------------------------
         seekers = cen["unemployed"][:C] + sep.sum(1) + self.policy.end_commutes_of_job_losers()
-        vacancies = np.maximum(self.jobs / scale - employed, 0)
-        mu = self.policy.matching_efficiency(self.mu)  # shared-employment platform: faster matching
+        vacancies = np.maximum(L.jobs / scale - employed, 0)
+        mu = self.policy.matching_efficiency(L.mu)  # shared-employment platform: faster matching
         hires_expected = labour.matches(mu, seekers, vacancies.sum(1), lab.matching_elasticity.value)
         p_meet = np.where(seekers > 0, hires_expected / np.maximum(seekers, 1), 0.0)
         rows = labour.select_seekers(P.city, P.status, p_meet, C, key("meet"))
         hires = labour.assign_jobs(rows, P.city, P.status, P.wage, P.education, vacancies, sector_wage,
-                                   self.min_wage, key("hire"))
+                                   L.min_wage, key("hire"))
         employed += hires
         more_found, more_hires, platform_moves = self.policy.search(  # campus job fairs, metro-wide platform
-            seekers - hires.sum(1), vacancies, sector_wage, p_meet, self.mu)
+            seekers - hires.sum(1), vacancies, sector_wage, p_meet, L.mu)
         employed += more_hires
         flows += platform_moves
         found = hires.sum(1) + more_found
-        self.job_finding = np.where(seekers > 0, found / np.maximum(seekers, 1), 0.0)
+        L.job_finding = np.where(seekers > 0, found / np.maximum(seekers, 1), 0.0)
         unemployed = np.maximum(seekers - found, 0)
 
         # 5. migration decisions ---------------------------------------------
         # the cards' subsidies, subsidised-housing chances and public services in the utilities
-        self.subsidy, self.school_access, self.childcare = self.policy.decision_terms()
+        self.services.subsidy, self.services.school_access, self.services.childcare = self.policy.decision_terms()
         move_flows, jobled = self._migrate(cen, employed, unemployed, vacancies, sector_wage)
         flows += move_flows
         self.policy.end_commutes_of_movers()
@@ -282,11 +288,11 @@ class MigrationModel(mesa.Model):
 
         # 6. housing ----------------------------------------------------------
         hou = cfg.housing
-        self.stock *= (1 + self.stock_growth) ** (1 / 12)
+        H.stock *= (1 + H.stock_growth) ** (1 / 12)
         # residents after this month's moves: the census before them plus net arrivals
         after = flows - counted
         demand = (self.city_population(cen) + after[:, :C].sum(0) - after[:C, :].sum(1)).astype(float)
-        self.rent = housing.update_rents(self.rent, self.rent0, demand, self.stock, self.demand0, self.stock0, hou)
+        H.rent = housing.update_rents(H.rent, H.rent0, demand, H.stock, H.demand0, H.stock0, hou)
         self.policy.subsidy_purchases()  # home-purchase subsidies: who qualifies, purchases brought forward
         housing.buy_homes(P.city, P.status, P.housing, P.age, P.months_in_city, hou.buy_hazard_month.value, C,
                           key("buy"))
@@ -294,17 +300,17 @@ class MigrationModel(mesa.Model):
 
         # 7. wages ------------------------------------------------------------
         tight = vacancies.sum(1) / np.maximum(unemployed, 1)
-        new_level = labour.wage_level_update(self.wage_level, tight, self.tight0, self.wage_growth, lab,
-                                             self.min_wage)
-        wage_factor = new_level / self.wage_level  # incumbents' wages follow, at month end (step 9)
-        self.wage_level = new_level
-        self.roc_wage_level *= (1 + self.roc_wage_growth) ** (1 / 12)
+        new_level = labour.wage_level_update(L.wage_level, tight, L.tight0, L.wage_growth, lab,
+                                             L.min_wage)
+        wage_factor = new_level / L.wage_level  # incumbents' wages follow, at month end (step 9)
+        L.wage_level = new_level
+        self.outside.wage_level *= (1 + self.outside.wage_growth) ** (1 / 12)
 
         # 8. policies: payments booked per card and city ---------------------
-        self.subsidy_spend = self.policy.pay(births)
+        self.services.subsidy_spend = self.policy.pay(births)
 
         # 9. month end and record ----------------------------------------------
-        labour.index_wages(P.city, P.status, P.wage, P.months_in_city, wage_factor, self.min_wage, C)
+        labour.index_wages(P.city, P.status, P.wage, P.months_in_city, wage_factor, L.min_wage, C)
         P.compact(min_share=0.02)  # dead rows (city -1) are skipped until they are 2%
         self.recorder.record(self, MonthTally(self, take_census(P, self.month, C), flows, births, deaths, graduates,
                                               jobled))
@@ -328,15 +334,15 @@ class MigrationModel(mesa.Model):
         cfg, r = self.config, self.record
         g = cfg.labour.wage_growth_year.value
         growth = r.wage_growth(year) if r is not None else None
-        self.wage_growth = np.full(self.C, g) if growth is None else growth  # (C,) a year
+        self.labour_market.wage_growth = np.full(self.C, g) if growth is None else growth  # (C,) a year
         roc_now, roc_before = (r.roc(year), r.roc(year - 1)) if r is not None else (None, None)
-        self.roc_wage_growth = g if roc_now is None or roc_before is None else roc_now[0] / roc_before[0] - 1
+        self.outside.wage_growth = g if roc_now is None or roc_before is None else roc_now[0] / roc_before[0] - 1
         if year * 12 > self.start_index:  # not at the start: prices there are the year's already
             ratio = r.house_price_ratio(year) if r is not None else None
             if ratio is not None:
-                self.rent0 *= ratio  # the rent anchor follows recorded prices; rents adjust to it
+                self.housing_market.rent0 *= ratio  # the rent anchor follows recorded prices; rents adjust to it
             if roc_now is not None and roc_before is not None:
-                self.roc_rent *= roc_now[1] / roc_before[1]
+                self.outside.rent *= roc_now[1] / roc_before[1]
         ages = r.retirement_ages(year) if r is not None else None
         dem = cfg.demography
         self.retirement_age_men, self.retirement_age_women = (
@@ -349,8 +355,8 @@ class MigrationModel(mesa.Model):
             return
         now = self.start_index + self.month
         if r.min_wage_changes_at(now):
-            self.statutory_min_wage[:] = r.min_wage(now)
-            self.min_wage[:] = self.statutory_min_wage  # cards that raise it apply again in step 2
+            self.labour_market.statutory_min_wage[:] = r.min_wage(now)
+            self.labour_market.min_wage[:] = self.labour_market.statutory_min_wage  # cards that raise it apply again in step 2
         if r.links_open_at(now):
             self.hours = self._travel_hours()
         for _, city, name, value in r.events_at(now):
@@ -359,7 +365,7 @@ class MigrationModel(mesa.Model):
     def _event(self, city: int, name: str, value: float) -> None:
         """A dated change of one city input (configs/history/events.csv)."""
         if name == "housing_stock_growth_year":
-            self.stock_growth[city] = value  # e.g. Beijing's population cap (2017 master plan)
+            self.housing_market.stock_growth[city] = value  # e.g. Beijing's population cap (2017 master plan)
 
     def _travel_hours(self) -> np.ndarray:
         """Fastest travel time (J, J) hours over the links open this month."""
@@ -419,12 +425,13 @@ class MigrationModel(mesa.Model):
         labour_force = employed.sum(1) + unemployed
         p_emp = np.append(np.where(labour_force > 0, employed.sum(1) / np.maximum(labour_force, 1), 0.95),
                           self.rest_of_china["employment_probability"])
-        wage_level = np.append(self.wage_level, self.roc_wage_level)
-        rent = np.append(self.rent, self.roc_rent)
+        wage_level = np.append(self.labour_market.wage_level, self.outside.wage_level)
+        rent = np.append(self.housing_market.rent, self.outside.rent)
         residents = np.append(cen["agents"][:C].astype(float), dec.rest_of_china_residents.value / scale)
         origin_share = cen["origin_city"] / np.maximum(residents[None, :], 1)
         EA, EB, EN, EH, ret, net = decisions.utility_tables(
-            dec, wage_level, p_emp, rent, self.subsidy, self.school_access, self.childcare, self.hours,
+            dec, wage_level, p_emp, rent, self.services.subsidy, self.services.school_access,
+            self.services.childcare, self.hours,
             self.cross_province, origin_share, residents * scale, self.amenity)
         by_age = decisions.hazard_by_age(dec.consider_base_month.value, dec.consider_young_factor.value,
                                          dec.consider_old_factor.value)
@@ -432,7 +439,7 @@ class MigrationModel(mesa.Model):
             P.city, P.status, P.age, P.children, P.housing, P.grad_month, self.month, by_age,
             dec.consider_unemployed_factor.value, dec.consider_children_factor.value,
             dec.consider_owner_factor.value, C, key("consider"))
-        stay, ktype = decisions.stay_factors(rows, P, self.month, net, rent, self.subsidy, dec.beta_income.value,
+        stay, ktype = decisions.stay_factors(rows, P, self.month, net, rent, self.services.subsidy, dec.beta_income.value,
                                              dec.income_floor_share.value, wage_level, p_emp,
                                              rent_share=self.policy.rent_share(rows))
         dest = decisions.choose_destinations(rows, ktype, P.city, P.hukou_city, P.origin_city, stay,
@@ -445,9 +452,9 @@ class MigrationModel(mesa.Model):
         dest = np.concatenate([dest, P.hukou_city[back].astype(np.int64), new_dest])
         order = np.argsort(rows, kind="stable")  # row order: same result however rows were gathered
         rows, dest = rows[order], dest[order]
-        p_job = np.minimum(1.0, lab.remote_search_efficiency.value * self.job_finding)
+        p_job = np.minimum(1.0, lab.remote_search_efficiency.value * self.labour_market.job_finding)
         agents_od, jobled, kids_od = decisions.apply_moves(
-            rows, dest, P.columns(), self.month, vacancies, p_job, sector_wage, self.min_wage,
+            rows, dest, P.columns(), self.month, vacancies, p_job, sector_wage, self.labour_market.min_wage,
             lab.employed_speculative_move_share.value, scale, C, key("move"))
         stayed_out = new[P.city[new] == C]
         P.city[stayed_out] = -1  # no job found from afar: they stay outside, and out of the model
@@ -476,7 +483,7 @@ class MigrationModel(mesa.Model):
         edu = np.repeat(np.repeat(np.arange(6), C), chosen.ravel()).astype(np.int8)
         dest = np.repeat(np.tile(np.arange(C), 6), chosen.ravel()).astype(np.int64)
         age = rng.choice(ages, size=n, p=hazard / hazard.sum()).astype(np.int8)
-        wage = (self.roc_wage_level * EDU_PREMIUM[edu] * SECTOR_PREMIUM[1]).astype(np.float32)  # employed at home (services)
+        wage = (self.outside.wage_level * EDU_PREMIUM[edu] * SECTOR_PREMIUM[1]).astype(np.float32)  # employed at home (services)
         rows = P.append(age=age, female=(rng.random(n) < 0.5).astype(np.int8), education=edu,
                         status=np.ones(n, np.int8), wage=wage, city=np.full(n, C, np.int16),
                         hukou_city=np.full(n, C, np.int16), origin_city=np.full(n, C, np.int16),

@@ -118,22 +118,22 @@ class MonthContext:
     @property
     def rent(self) -> np.ndarray:
         """(C,) market rent, CNY a month (last month's until rents update in step 6)."""
-        return self._m.rent
+        return self._m.housing_market.rent
 
     @property
     def wage_level(self) -> np.ndarray:
         """(C,) city wage level, CNY a month."""
-        return self._m.wage_level
+        return self._m.labour_market.wage_level
 
     @property
     def min_wage(self) -> np.ndarray:
         """(C,) minimum wage in force, CNY a month (after the job programmes of step 2)."""
-        return self._m.min_wage
+        return self._m.labour_market.min_wage
 
     @property
     def statutory_min_wage(self) -> np.ndarray:
         """(C,) the record's (or the scenario's) minimum wage, before any card."""
-        return self._m.statutory_min_wage
+        return self._m.labour_market.statutory_min_wage
 
     @property
     def matching_elasticity(self) -> float:
@@ -147,12 +147,12 @@ class MonthContext:
     @property
     def school_access(self) -> np.ndarray:
         """(J,) share of migrants' children in public schools this month (after the cards)."""
-        return self._m.school_access
+        return self._m.services.school_access
 
     @property
     def childcare(self) -> np.ndarray:
         """(J,) childcare places per 1,000 residents this month (after the cards)."""
-        return self._m.childcare
+        return self._m.services.childcare
 
     @property
     def base_school_access(self) -> np.ndarray:
@@ -176,7 +176,7 @@ class MonthContext:
     # ---- the two changes a lever may ask for
     def add_housing_stock(self, dwellings: np.ndarray) -> None:
         """Add (C,) dwellings (in persons housed) to the cities' housing stock: lowers rents."""
-        self._m.stock += dwellings
+        self._m.housing_market.stock += dwellings
 
     def move_children(self, kids_od: np.ndarray) -> np.ndarray:
         """Move the minors of relocating parents (``kids_od`` (J, J) persons) between cities;
