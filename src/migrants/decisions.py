@@ -35,9 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from .population import EDU_PREMIUM, OWNER, RENTER, UNEMPLOYED
+from .population import EDU_PREMIUM, OWNER, UNEMPLOYED
 from .kernels import NCHUNK, chunk_starts
-from .labour import draw_sector, hire, offer_noise
+from .labour import draw_sector, hire, offer_noise, relocate
 from .rng import SALT_MOVE_OFFER, SALT_MOVE_SECTOR, SALT_MOVE_SPEC, uniform
 
 @dataclass
@@ -320,10 +320,7 @@ def apply_moves(rows, dest, people, month, vacancies, p_job, sector_wage, min_wa
         # the move
         flows[c, d] += 1
         kids[c, d] += children[i] * scale
-        city[i] = d
-        months_in_city[i] = 0
-        if housing[i] != RENTER:
-            housing[i] = RENTER
+        relocate(i, d, city, months_in_city, housing)
         if hired >= 0:
             hire(i, d, hired, status, wage, education, vacancies, sector_wage, min_wage,
                  offer_noise(key ^ SALT_MOVE_OFFER, i))

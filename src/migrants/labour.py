@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from .population import EDU_PREMIUM, SECTOR_PREMIUM, UNEMPLOYED
+from .population import EDU_PREMIUM, RENTER, SECTOR_PREMIUM, UNEMPLOYED
 from .kernels import NCHUNK, chunk_starts
 from .rng import SALT_HIRE_OFFER, SALT_NOISE_PAIR, SALT_OJS_OFFER, uniform
 
@@ -86,6 +86,15 @@ def hire(i, c, s, status, wage, education, vacancies, sector_wage, min_wage, noi
     vacancies[c, s] -= 1.0
     status[i] = s
     wage[i] = max(sector_wage[c, s] * EDU_PREMIUM_NB[education[i]] * noise, min_wage[c])
+
+
+@njit(inline="always", cache=True)
+def relocate(i, d, city, months_in_city, housing):
+    """Person ``i`` moves to place ``d``: a newcomer there, and a renter (an owner sells)."""
+    city[i] = d
+    months_in_city[i] = 0
+    if housing[i] != RENTER:
+        housing[i] = RENTER
 
 
 @njit(inline="always", cache=True)

@@ -34,8 +34,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..labour import hire, offer_noise, qualifies
-from ..population import RENTER
+from ..labour import hire, offer_noise, qualifies, relocate
 from ..rng import SALT_PLATFORM_OFFER, uniform
 from .base import Lever, by_city
 from .cards import PlatformCard
@@ -193,10 +192,7 @@ def platform_assign(rows, people, vacancies, sector_wage, min_wage, pair, commut
         else:
             moves[c, jj] += 1
             kids[c, jj] += children[i] * scale
-            city[i] = jj
-            months_in_city[i] = 0
-            if housing[i] != RENTER:
-                housing[i] = RENTER
+            relocate(i, jj, city, months_in_city, housing)
     return found, hires, moves, kids, commuting
 
 
