@@ -35,6 +35,9 @@ echo "setup: installing Solara's front-end assets into the local CDN cache"
 echo "setup: the page's Chinese web font (Noto Sans SC from npm, subset) into src/migrants/viz/public/fonts"
 .venv/bin/python scripts/install_cjk_font.py
 
+echo "setup: compiling the model's numerical kernels once (numba; cached, so no run waits for it)"
+.venv/bin/python -m migrants.warm
+
 if [ -z "${SKIP_BROWSER:-}" ]; then
     echo "setup: Debian chromium for the browser tests"
     bash scripts/install_browser.sh
