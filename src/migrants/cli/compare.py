@@ -28,7 +28,7 @@ def compare_cmd(
     by: Optional[str] = typer.Option(None, "--by", help="Print every city or province (city|province) instead "
                                      "of the policy's targets, the metro area and all cities; the file has all."),
     threads: Optional[int] = typer.Option(None, "--threads", help="numba threads per run (default: 1 per run "
-                                          "when --jobs > 1, else all cores)."),
+                                          "when --jobs > 1, else the idle cores)."),
     quiet: bool = typer.Option(False, "--quiet", metavar="", help="No progress or table."),
 ):
     """Compare a policy with a base: differences per city, province and metro area, with 95% CIs."""

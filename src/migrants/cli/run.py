@@ -26,7 +26,7 @@ def run(
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for city_month.parquet, flows.parquet, run.json "
                                        "(default: results/<run name>, or results/<run name>-2, ... if that holds a run)."),
     force: bool = typer.Option(False, "--force", metavar="", help="Replace an earlier run in --out."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="numba threads (default: all cores; with "
+    threads: Optional[int] = typer.Option(None, "--threads", help="numba threads (default: the idle cores; with "
                                           "--ensemble --jobs N, one per member)."),
     ensemble: Optional[int] = typer.Option(None, "--ensemble", help="Run K members, each with a parameter set "
                                            "drawn from the calibration's posterior and its own seed."),
@@ -60,9 +60,9 @@ def run(
         if ensemble is not None:
             _run_ensemble(scenario, ensemble, ov, seed, jobs, out, quiet, threads)
             return
-        from ..kernels import compiled_before, set_threads
+        from ..kernels import compiled_before, idle_cores, set_threads
 
-        set_threads(threads)
+        set_threads(threads if threads is not None else idle_cores())
         if not quiet and not compiled_before():
             typer.echo("migrants: compiling the model's numerical kernels (numba; once after set-up, about 30 s; "
                        "cached for later runs)", err=True)
