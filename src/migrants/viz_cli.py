@@ -81,6 +81,9 @@ def serve(scenario: str | None = None, *, host: str = "localhost", port: int = 8
     # serve the front end from the local cache (the default, said here so an environment cannot turn it off)
     env.setdefault("SOLARA_ASSETS_PROXY", "true")
     env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
+    from .kernels import idle_cores
+
+    env.setdefault("NUMBA_NUM_THREADS", str(idle_cores()))  # a busy core slows every parallel pass of a Step
     cmd = [*solara_command(), "run", str(APP), "--host", host, "--port", str(port)]
     cmd.append("--open" if open_browser else "--no-open")
     if not dev:
