@@ -269,20 +269,27 @@ def assign_jobs(rows, city, status, wage, education, vacancies, sector_wage, min
     return hires
 
 
+@njit(inline="always", cache=True)
+def index_wage(i, c, status, wage, months_in_city, factor, floor, C):
+    """Month end for a living row ``i`` in place ``c``: an incumbent's wage follows the city's wage
+    level (``wage *= factor[c]``, floored) and ``months_in_city`` grows by one."""
+    if months_in_city[i] < 32000:
+        months_in_city[i] += 1
+    if c < C and status[i] >= 0:
+        w = wage[i] * factor[c]
+        wage[i] = max(w, floor[c])
+
+
 @njit(parallel=True, cache=True)
 def index_wages(city, status, wage, months_in_city, factor, floor, C):
-    """Month end, one pass: incumbents' wages follow their city's wage level
-    (``wage *= factor[c]``, floored) and everyone's ``months_in_city`` grows by one."""
+    """Month end, one pass: ``index_wage`` for every living row (``metrics.census`` does the
+    same in the month-end census's pass)."""
     n = city.size
     for i in prange(n):
         c = city[i]
         if c < 0:
             continue
-        if months_in_city[i] < 32000:
-            months_in_city[i] += 1
-        if c < C and status[i] >= 0:
-            w = wage[i] * factor[c]
-            wage[i] = max(w, floor[c])
+        index_wage(i, c, status, wage, months_in_city, factor, floor, C)
 
 
 def wage_level_update(level, tight, tight0, growth, lab, min_wage):

@@ -21,6 +21,7 @@ from numba import njit, prange
 
 from .config import month_label
 from .kernels import NCHUNK
+from .labour import index_wage
 from .outcomes import month_value
 
 AGE_BANDS = (18, 25, 35, 45, 55)  # lower edges: 18-24, 25-34, 35-44, 45-54, 55+
@@ -28,8 +29,12 @@ AGE_BAND_OF = (np.searchsorted(np.array(AGE_BANDS), np.arange(128), side="right"
 
 
 @njit(parallel=True, cache=True)
-def census(people, month, C):
+def census(people, month, C, wage_factor, wage_floor, month_end):
     """Per-city counts in agents (one pass over ``people``, ``Population.columns()``).
+
+    With ``month_end`` the same pass first ends the month of each row (``labour.index_wage``:
+    wages follow ``wage_factor`` (C,), floored at ``wage_floor`` (C,); months in the city + 1),
+    so the month's last census costs no pass of its own.
 
     Returns
     -------
@@ -40,6 +45,7 @@ def census(people, month, C):
     city, status, age, origin, hukou = people.city, people.status, people.age, people.origin_city, people.hukou_city
     housing, wage, children, grad_month, uni_city = (people.housing, people.wage, people.children, people.grad_month,
                                                       people.uni_city)
+    months_in_city = people.months_in_city
     J = C + 1
     n = city.size
     step = (n + NCHUNK - 1) // NCHUNK
@@ -60,6 +66,8 @@ def census(people, month, C):
             c = city[i]
             if c < 0:
                 continue
+            if month_end:
+                index_wage(i, c, status, wage, months_in_city, wage_factor, wage_floor, C)
             a[ch, c] += 1
             kid[ch, c] += children[i]
             o = origin[i]
@@ -109,9 +117,12 @@ class Census(NamedTuple):
         return getattr(self, key) if isinstance(key, str) else tuple.__getitem__(self, key)
 
 
-def take_census(P, month: int, C: int) -> Census:
-    """Census of the population (see ``census``)."""
-    return Census(*census(P.columns(), month, C))
+def take_census(P, month: int, C: int, wage_factor=None, wage_floor=None) -> Census:
+    """Census of the population (see ``census``); with ``wage_factor`` and ``wage_floor`` (C,) it
+    ends the month first in the same pass (wages indexed, months in the city + 1)."""
+    end = wage_factor is not None
+    ones = np.ones(C)
+    return Census(*census(P.columns(), month, C, wage_factor if end else ones, wage_floor if end else ones, end))
 
 
 class MonthTally(NamedTuple):

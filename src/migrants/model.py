@@ -310,10 +310,10 @@ class MigrationModel(mesa.Model):
         self.services.subsidy_spend = self.policy.pay(births)
 
         # 9. month end and record ----------------------------------------------
-        labour.index_wages(P.city, P.status, P.wage, P.months_in_city, wage_factor, L.min_wage, C)
         P.compact(min_share=0.02)  # dead rows (city -1) are skipped until they are 2%
-        self.recorder.record(self, MonthTally(self, take_census(P, self.month, C), flows, births, deaths, graduates,
-                                              jobled))
+        # one pass: incumbents' wages follow the city's level (labour.index_wage), then the census
+        cen = take_census(P, self.month, C, wage_factor=wage_factor, wage_floor=L.min_wage)
+        self.recorder.record(self, MonthTally(self, cen, flows, births, deaths, graduates, jobled))
         self._update_city_agents()
         self.running = self.month < self.config.months  # the scenario's months are done; step() still works
         self.timings["step_s"] += time.perf_counter() - t0
