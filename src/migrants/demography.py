@@ -116,6 +116,7 @@ def deaths_and_births(city, age, female, children, mort, fert, scale, key_death,
     step = (n + NCHUNK - 1) // NCHUNK
     dead = np.zeros((NCHUNK, C + 1), np.int64)
     born = np.zeros((NCHUNK, C), np.int64)
+    none_born = np.exp(-scale * fert)  # (C, 128) P(no birth) of an agent: once per city and age, not per woman
     for ch in prange(NCHUNK):
         for i in range(ch * step, min(n, (ch + 1) * step)):
             c = city[i]
@@ -131,7 +132,7 @@ def deaths_and_births(city, age, female, children, mort, fert, scale, key_death,
                     # Poisson by inversion from one uniform (lam is small)
                     u = uniform(key_birth, i)
                     k = 0
-                    p = np.exp(-lam)
+                    p = none_born[c, age[i]]
                     cdf = p
                     while u > cdf and k < 50:
                         k += 1
