@@ -16,7 +16,7 @@ from typing import List, Optional
 
 import typer
 
-from .errors import ConfigError
+from .errors import ConfigError, loading
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Agent-based simulation of labour migration in Northeast China.")
@@ -115,7 +115,8 @@ def run(
             fail(f"--threads {threads}: expected a whole number >= 1")
         from .config import load_scenario
 
-        name = load_scenario(scenario, ov).name + "".join(f"+{p}" for p in policy or [])
+        with loading(f"scenario {scenario}"):  # an input no check foresaw: one line, exit 2
+            name = load_scenario(scenario, ov).name + "".join(f"+{p}" for p in policy or [])
         out = run_folder(out, name, force)
         from .io import FolderLock
 
@@ -130,7 +131,8 @@ def run(
             typer.echo("migrants: compiling the model's numerical kernels (numba; once after set-up, about 30 s; "
                        "cached for later runs)", err=True)
         t0 = time.perf_counter()
-        model = MigrationModel(scenario=scenario, rng=seed, overrides=ov)
+        with loading(f"scenario {scenario}"):
+            model = MigrationModel(scenario=scenario, rng=seed, overrides=ov)
     except ConfigError as e:
         fail(str(e))
     cfg = model.config
@@ -246,7 +248,8 @@ def validate(
     from .model import MigrationModel
 
     try:
-        m = MigrationModel(scenario=scenario, overrides=parse_sets(set_) | {"scale": 100000})
+        with loading(f"scenario {scenario}"):
+            m = MigrationModel(scenario=scenario, overrides=parse_sets(set_) | {"scale": 100000})
     except ConfigError as e:
         fail(str(e))
     typer.echo(f"ok: scenario {m.config.name}: {m.C} cities, {len(list(_params(m.config)))} parameters with sources")
@@ -361,14 +364,30 @@ from .compare import register as _register_compare
 _register_compare(app)
 
 
-def main() -> None:
-    """Console entry point (exit 2 on bad input, also for usage errors)."""
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: the exit code (2 on bad input, also for usage errors, each one line)."""
+    from .errors import click_exceptions, one_line, usage_message
+
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        app()
+        code = app(args=args, standalone_mode=False)
+    except click_exceptions("NoArgsIsHelpError") as e:
+        e.show()
+        return 2
+    except click_exceptions("UsageError") as e:  # `--months abc`: one line naming the option and the value
+        typer.echo(f"error: {usage_message(e, args)}", err=True)
+        return 2
+    except click_exceptions("ClickException") as e:
+        typer.echo(f"error: {one_line(e.format_message())}", err=True)
+        return e.exit_code
+    except click_exceptions("Abort"):
+        typer.echo("Aborted!", err=True)
+        return 1
     except ConfigError as e:  # raised outside a command's own handler
         typer.echo(f"error: {e}", err=True)
-        sys.exit(2)
+        return 2
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

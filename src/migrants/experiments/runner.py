@@ -20,6 +20,7 @@ from typing import Callable
 import pandas as pd
 
 from .backends import check_backend, open_backend
+from ..errors import loading
 from ..io import FolderLock
 from ..kernels import default_threads
 from .plan import Plan, make_plan
@@ -65,7 +66,8 @@ def run_sweep(spec: Spec | str | Path | dict, out: str | Path | None = None, *, 
     t0 = time.perf_counter()
     echo = echo or (lambda _m: None)
     check_backend(backend, jobs, address)
-    plan: Plan = make_plan(spec)
+    with loading(f"spec {spec if not isinstance(spec, (Spec, dict)) else getattr(spec, 'name', '(dict)')}"):
+        plan: Plan = make_plan(spec)
     out = Path(out) if out is not None else Path("results") / plan.spec.name
     threads = threads_per_run if threads_per_run is not None else default_threads(jobs, backend)
     with FolderLock(out):  # one command per folder: a second sweep or --resume on it is refused
