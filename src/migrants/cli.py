@@ -118,7 +118,9 @@ def run(
         with loading(f"scenario {scenario}"):  # an input no check foresaw: one line, exit 2
             name = load_scenario(scenario, ov).name + "".join(f"+{p}" for p in policy or [])
         out = run_folder(out, name, force)
-        from .io import FolderLock
+        from .io import FolderLock, check_free_space
+
+        check_free_space(out)  # before the simulation, not after it
 
         _held.append(FolderLock(out).__enter__())  # released when this process ends, however it ends
         if ensemble is not None:

@@ -48,6 +48,10 @@ class ConfigError(Exception):
         super().__init__(one_line(message))
 
 
+class DiskFull(ConfigError):
+    """A write failed for want of space (ENOSPC, EDQUOT); the file it was writing was removed."""
+
+
 #: errors that reading input may raise for input no check foresaw (a loader's last line of defence)
 LOAD_ERRORS = (TypeError, ValueError, OSError, RecursionError, OverflowError, KeyError, IndexError, MemoryError)
 

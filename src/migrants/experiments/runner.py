@@ -20,13 +20,17 @@ from typing import Callable
 import pandas as pd
 
 from .backends import check_backend, open_backend
-from ..errors import loading
-from ..io import FolderLock
+from ..errors import ConfigError, DiskFull, loading
+from ..io import MIN_FREE_BYTES, FolderLock, check_free_space
 from ..kernels import default_threads
 from .plan import Plan, make_plan
 from .spec import Spec
 from .store import Store, now
 from .worker import run_task
+
+
+#: free space a sweep asks for per planned run (a run file of the shipped specs is 10 to 40 kB)
+RUN_FILE_BYTES = 64 * 2 ** 10
 
 
 @dataclass
@@ -75,6 +79,7 @@ def run_sweep(spec: Spec | str | Path | dict, out: str | Path | None = None, *, 
         manifest = plan.manifest(code_version(), {"created": now(), "status": "running", "backend": backend,
                                                   "jobs": jobs, "threads_per_run": threads})
         manifest, warnings = store.check(manifest, resume)
+        check_free_space(out, MIN_FREE_BYTES + RUN_FILE_BYTES * len(plan.runs))  # before any run
         for w in warnings:
             echo(f"warning: {w}")
         failed, ran, model_s = 0, 0, 0.0
@@ -106,8 +111,15 @@ def run_sweep(spec: Spec | str | Path | dict, out: str | Path | None = None, *, 
                             store.add_error(plan.error_row(res))
                         bar.update(1)
                         bar.set_postfix(failed=failed)
-            except BaseException:
-                store.update_manifest(status="interrupted", updated=now())
+            except BaseException as e:
+                try:
+                    store.update_manifest(status="interrupted", updated=now())
+                except (OSError, ConfigError):  # the disk that stopped the sweep may refuse this too
+                    pass
+                if isinstance(e, DiskFull):
+                    raise DiskFull(f"--out {out}: the disk is full (writing {getattr(e, 'path', Path('?')).name}); the {len(store.done_ids() & set(planned))} "
+                                   "finished runs are kept, no file is partial: free some space, then rerun with "
+                                   "--resume") from None
                 raise
         summary = store.rebuild_summary(planned)
         errors = store.write_errors(plan.error_columns())
