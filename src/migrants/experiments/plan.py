@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -234,7 +235,7 @@ class Plan:
     def task(self, run: PlannedRun, threads: int | None) -> RunTask:
         s = self.spec
         return RunTask(run.run_id, self.scenario, self.overrides(run), run.seed.seed, list(s.outputs.kpis),
-                       self.provinces, s.outputs.granularity, threads)
+                       self.provinces, s.outputs.granularity, threads, parent_pid=os.getpid())
 
     # ------------------------------------------------------------ tables
     def id_frame(self, run: PlannedRun, n: int = 1) -> pd.DataFrame:
