@@ -211,3 +211,17 @@ def test_a_loading_error_no_check_foresaw_is_one_line():
     with pytest.raises(ZeroDivisionError):  # not an input error: a bug keeps its traceback
         with loading("scenario s"):
             1 / 0
+
+
+def test_calibration_and_run_names_stay_inside_results(tmp_path, capsys, monkeypatch):
+    from migrants.calibration import load_spec as load_calibration
+    from migrants.cli import run_folder
+
+    spec = yaml.safe_load((ROOT / "experiments" / "calibrate_tiny.yaml").read_text())
+    for bad in ("..", "../x", "/tmp/x", "a b"):
+        with pytest.raises(ConfigError, match="name"):
+            load_calibration({**spec, "name": bad})
+    monkeypatch.chdir(tmp_path)
+    for name in ("tiny+../../x.yaml", "tiny+/etc/passwd", "tiny+.."):
+        folder = run_folder(None, name, force=False)
+        assert folder.parent == Path("results") and "/" not in folder.name and folder.name not in (".", "..")

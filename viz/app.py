@@ -28,6 +28,10 @@ if str(ROOT) not in sys.path:  # `solara run viz/app.py` puts viz/ on the path, 
 import solara  # noqa: E402
 from mesa.visualization import SolaraViz  # noqa: E402
 
+from migrants.viz_cli import cdn_cache_only  # noqa: E402
+
+cdn_cache_only()  # the asset proxy serves the local cache only, never fetches
+
 from viz.components import Dashboard, LanguageToggle, PresetPicker  # noqa: E402
 from viz.i18n import lang, t  # noqa: E402
 from viz.presets import SCALE_CHOICES, VizModel, config_value, default_preset, levers_for  # noqa: E402

@@ -112,6 +112,13 @@ class CalibrationSpec(_Strict):
     targets_dir: str | None = None  # default configs/targets
     method: Method = Method()
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v):  # names the result folder results/<name>: not `..`
+        from .config import check_name
+
+        return check_name(v)
+
     @field_validator("free")
     @classmethod
     def _unique(cls, v):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -185,7 +186,7 @@ def run_folder(out: Path | None, name: str, force: bool) -> Path:
             raise ConfigError(f"--out {out}: holds an earlier run (run.json); use --force to replace it, "
                               "or another --out")
         return out
-    base = Path("results") / name.replace("/", "_")
+    base = Path("results") / re.sub(r"[^A-Za-z0-9_.+-]", "_", name)  # one folder inside results/
     folder, k = base, 1
     while taken(folder) and not force:
         k += 1

@@ -19,7 +19,7 @@ from typing import Callable
 
 import pandas as pd
 
-from .backends import check_backend, open_backend
+from .backends import TCP_WARNING, check_backend, open_backend
 from ..errors import ConfigError, DiskFull, loading
 from ..io import MIN_FREE_BYTES, FolderLock, check_free_space
 from ..kernels import default_threads
@@ -60,16 +60,19 @@ def code_version() -> dict:
 def run_sweep(spec: Spec | str | Path | dict, out: str | Path | None = None, *, jobs: int = 1,
               backend: str = "loky", address: str | None = None, resume: bool = False,
               threads_per_run: int | None = None, progress: bool = True,
-              echo: Callable[[str], None] | None = _stderr) -> SweepOutcome:
+              echo: Callable[[str], None] | None = _stderr, tls: dict | None = None) -> SweepOutcome:
     """Run (or finish, with ``resume``) a sweep into ``out`` (default ``results/<spec name>``).
 
     Raises :class:`migrants.errors.ConfigError` for a bad spec, option or
     result folder, before any run starts.  A run that raises is recorded in
-    ``errors.parquet`` and the sweep goes on.
+    ``errors.parquet`` and the sweep goes on.  ``tls``: {ca, cert, key} certificate files for a
+    Dask scheduler at ``tls://`` (``backends.dask_security``).
     """
     t0 = time.perf_counter()
     echo = echo or (lambda _m: None)
-    check_backend(backend, jobs, address)
+    check_backend(backend, jobs, address, tls)
+    if backend == "dask" and address and not address.startswith("tls://"):
+        echo(f"warning: {TCP_WARNING.format(address=address)}")
     with loading(f"spec {spec if not isinstance(spec, (Spec, dict)) else getattr(spec, 'name', '(dict)')}"):
         plan: Plan = make_plan(spec)
     out = Path(out) if out is not None else Path("results") / plan.spec.name
@@ -85,7 +88,7 @@ def run_sweep(spec: Spec | str | Path | dict, out: str | Path | None = None, *, 
         failed, ran, model_s = 0, 0, 0.0
         from tqdm import tqdm
 
-        with open_backend(backend, jobs, address) as imap:  # a backend that cannot start leaves OUT untouched
+        with open_backend(backend, jobs, address, tls) as imap:  # a backend that cannot start leaves OUT untouched
             store.start(manifest)
             moved = store.quarantine(plan.kpi_columns)
             for w in moved:
