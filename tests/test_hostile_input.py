@@ -101,6 +101,14 @@ def test_a_huge_file_and_a_fifo_are_not_read_whole(tmp_path):
     ("name=/tmp/x", "name"),
     ("name=..", "name"),
     ("scale=5000000", "fewer than one agent"),
+    ("scale=1", "more than memory allows"),
+    ("cities=[Shenyang]", "at least 2"),
+    ("decisions.beta_income=1e308", "coefficient from -100 to 100"),
+    ("decisions.outside_residents=-5", "number of persons"),
+    ("labour.wage_dispersion_sd=-1", "standard deviation"),
+    ("decisions.consider_young_factor=-2", "multiplying factor"),
+    ("demography.study_home_city_weight=0.8", "sum of at most 1"),
+    ("housing.initial_vacancy_share=&a [*a]", "inside its own anchor"),
 ])
 def test_bad_overrides_exit_2_with_one_short_line(tmp_path, capsys, override, named):
     out = tmp_path / "out"

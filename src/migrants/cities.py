@@ -89,6 +89,9 @@ COLUMN_MAX: dict[str, float] = {
     "avg_wage_cny": 10_000_000, "house_price_cny_m2": 1_000_000, "hei_count_2017": 10_000,
     "gc_km_from_shenyang": 20_000, "avg_wage_year": 2100,
 }
+#: most agents a scenario may ask for (persons / scale): each takes a few hundred bytes, with the
+#: model's working copies several GB at this count
+MAX_AGENTS = 30_000_000
 #: largest ten-year change of a city's population, either way (pop2020 / pop2010); shipped: 0.76 to 1.12
 POP_RATIO_MAX = 3.0
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -283,6 +286,11 @@ def _check_scale(cfg, cities: pd.DataFrame) -> pd.DataFrame:
             raise ConfigError(f"scenario {cfg.name}: field `scale` = {scale:,}: city {cities['name_en'].iloc[i]!r} "
                               f"has {least:,} persons ({col}), fewer than one agent; expected a scale of at most "
                               f"{least:,} persons an agent")
+        total = int(cities[col].sum())
+        if total / scale > MAX_AGENTS:
+            raise ConfigError(f"scenario {cfg.name}: field `scale` = {scale:,}: {total:,} persons would make "
+                              f"{total // scale:,} agents, more than memory allows ({MAX_AGENTS:,}); expected a "
+                              f"scale of at least {-(-total // MAX_AGENTS):,} persons an agent")
     return cities
 
 

@@ -194,7 +194,8 @@ class Scenario(_Strict):
     months: int = Field(120, ge=0, le=1200, strict=True)  # strict: `true` is not 1 month
     seed: int = Field(20201101, ge=0, strict=True)
     scale: int = Field(100, ge=1, le=10_000_000, strict=True)  # at most 10 M persons an agent (a city or two)
-    cities: list[str] | None = Field(None, min_length=1)  # null: every city of the cities file
+    cities: list[str] | None = Field(None, min_length=2)  # null: every city of the cities file (one city
+    # alone has nowhere to move to: its migrants' home cities would be drawn from nothing)
     census: Literal[2010, 2020] = 2020  # the census the synthetic population is built from
     time_varying_inputs: bool = True  # read configs/history by date; false: inputs held at their start
     data: DataFiles = DataFiles()
@@ -287,8 +288,9 @@ class _BoundedLoader(yaml.SafeLoader):
 
 def _check_expanded_size(root) -> None:
     """Count the nodes of ``root`` with every alias expanded (shared nodes counted each time they are
-    used, memoised per node), refusing more than ``MAX_YAML_NODES``."""
+    used, memoised per node), refusing more than ``MAX_YAML_NODES`` and an alias inside itself."""
     size: dict[int, int] = {}
+    open_: set[int] = set()  # nodes whose children are being counted (a path from the root)
     stack = [(root, False)]
     while stack:
         node, done = stack.pop()
@@ -296,10 +298,17 @@ def _check_expanded_size(root) -> None:
             continue
         kids = ([x for kv in node.value for x in kv] if isinstance(node, yaml.MappingNode)
                 else node.value if isinstance(node, yaml.SequenceNode) else [])
-        if not done and any(id(k) not in size for k in kids):
-            stack.append((node, True))
-            stack.extend((k, False) for k in kids if id(k) not in size)
-            continue
+        if not done:
+            if any(id(k) in open_ or k is node for k in kids):
+                raise yaml.YAMLError(f"an alias is used inside its own anchor (line {node.start_mark.line + 1}): "
+                                     "the value would be infinite")
+            todo = [k for k in kids if id(k) not in size]
+            if todo:
+                open_.add(id(node))
+                stack.append((node, True))
+                stack.extend((k, False) for k in todo)
+                continue
+        open_.discard(id(node))
         size[id(node)] = n = 1 + sum(size.get(id(k), 0) for k in kids)
         if n > MAX_YAML_NODES:
             raise yaml.YAMLError(f"expands to more than {MAX_YAML_NODES:,} values (aliases repeated "
@@ -488,13 +497,46 @@ def format_validation_error(err: ValidationError, origin: str) -> str:
 UNIT_INTERVAL = ("_month", "_share", "_rate", "_probability")
 
 
+#: domains of parameters by name ending (the first that matches): (low, high, what); any other
+#: parameter (a coefficient, an elasticity, a trend) lies within +-``COEFFICIENT_MAX``
+DOMAINS = (
+    ("_residents", 0.0, 1e10, "a number of persons from 0 to 10,000,000,000"),
+    ("_per_100k", 0.0, 1e5, "a count per 100,000 from 0 to 100,000"),
+    ("_per_1000", 0.0, 1e3, "a count per 1,000 from 0 to 1,000"),
+    ("_m2_per_person", 1.0, 1e3, "a floor area from 1 to 1,000 m2 a person"),
+    ("_factor", 0.0, 100.0, "a multiplying factor from 0 to 100"),
+    ("_sd", 0.0, 100.0, "a standard deviation from 0 to 100"),
+    ("_sd_month", 0.0, 1.0, "a monthly standard deviation from 0 to 1"),
+    ("_weight", 0.0, 1.0, "a weight from 0 to 1"),
+)
+#: parameters that split one whole: their sum is at most 1 (the rest goes elsewhere)
+SUMS = (("demography.study_home_city_weight", "demography.study_home_province_weight"),)
+#: largest magnitude of a behavioural coefficient (the calibrations search within +-6; beyond
+#: about 100, exp() and powers of the utilities overflow and the runs give NaN)
+COEFFICIENT_MAX = 100.0
+
+
 def check_params(cfg: "Scenario", origin: str) -> None:
-    """Every parameter finite; probabilities and shares (``UNIT_INTERVAL``) from 0 to 1."""
+    """Every parameter finite and within its domain: probabilities and shares (``UNIT_INTERVAL``)
+    from 0 to 1, retirement ages from 40 to 80, counts and factors by ``DOMAINS``, any other
+    coefficient within +-``COEFFICIENT_MAX``."""
     for path, prm in iter_params(cfg):
         v = prm.value
         name = path.rsplit(".", 1)[-1]
         if not math.isfinite(v):
             raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected a finite number")
+        domain = next((d for d in DOMAINS if name.endswith(d[0])), None)
+        if domain is not None and not domain[1] <= v <= domain[2]:
+            raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected {domain[3]}")
+        if (domain is None and not name.startswith("retirement_age") and not name.endswith(UNIT_INTERVAL)
+                and "_share_" not in name and not abs(v) <= COEFFICIENT_MAX):
+            raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected a coefficient from "
+                              f"-{COEFFICIENT_MAX:g} to {COEFFICIENT_MAX:g}")
+    values = dict(iter_params(cfg))
+    for group in SUMS:
+        if all(p in values for p in group) and sum(values[p].value for p in group) > 1 + 1e-9:
+            given = " + ".join(f"`{p}` = {values[p].value!r}" for p in group)
+            raise ConfigError(f"{origin}: fields {given}: expected a sum of at most 1 (shares of one whole)")
         if (name.endswith(UNIT_INTERVAL) or "_share_" in name) and not 0.0 <= v <= 1.0:
             raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected a probability or share from 0 to 1")
         if name.startswith("retirement_age") and not 40 <= v <= 80:
