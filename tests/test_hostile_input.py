@@ -108,6 +108,8 @@ def test_a_huge_file_and_a_fifo_are_not_read_whole(tmp_path):
     ("labour.wage_dispersion_sd=-1", "standard deviation"),
     ("decisions.consider_young_factor=-2", "multiplying factor"),
     ("demography.study_home_city_weight=0.8", "sum of at most 1"),
+    ("demography.study_rest_of_china_share=-3.7e16", "from 0 to 1"),
+    ("labour.separation_rate_month=-0.5", "from 0 to 1"),
     ("housing.initial_vacancy_share=&a [*a]", "inside its own anchor"),
 ])
 def test_bad_overrides_exit_2_with_one_short_line(tmp_path, capsys, override, named):

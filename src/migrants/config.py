@@ -532,15 +532,15 @@ def check_params(cfg: "Scenario", origin: str) -> None:
                 and "_share_" not in name and not abs(v) <= COEFFICIENT_MAX):
             raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected a coefficient from "
                               f"-{COEFFICIENT_MAX:g} to {COEFFICIENT_MAX:g}")
+        if (name.endswith(UNIT_INTERVAL) or "_share_" in name) and not 0.0 <= v <= 1.0:
+            raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected a probability or share from 0 to 1")
+        if name.startswith("retirement_age") and not 40 <= v <= 80:
+            raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected a retirement age in years from 40 to 80")
     values = dict(iter_params(cfg))
     for group in SUMS:
         if all(p in values for p in group) and sum(values[p].value for p in group) > 1 + 1e-9:
             given = " + ".join(f"`{p}` = {values[p].value!r}" for p in group)
             raise ConfigError(f"{origin}: fields {given}: expected a sum of at most 1 (shares of one whole)")
-        if (name.endswith(UNIT_INTERVAL) or "_share_" in name) and not 0.0 <= v <= 1.0:
-            raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected a probability or share from 0 to 1")
-        if name.startswith("retirement_age") and not 40 <= v <= 80:
-            raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected a retirement age in years from 40 to 80")
 
 
 def build_scenario(data: dict, origin: str) -> Scenario:

@@ -126,3 +126,15 @@ def test_tcp_is_warned_and_an_unreachable_tls_scheduler_is_one_line(tmp_path, ca
                  str(tmp_path / "p")])
     err = capsys.readouterr().err
     assert code == 2 and "neither encrypted nor authenticated" in err and "cannot connect" in err
+
+
+def test_calibrate_takes_the_certificate_options(tmp_path, capsys):
+    from .conftest import ROOT
+
+    (tmp_path / "c.pem").write_text("not a certificate")
+    code = main(["calibrate", str(ROOT / "experiments" / "calibrate_tiny.yaml"), "--backend", "dask", "--address",
+                 "tls://127.0.0.1:9", "--tls-ca", str(tmp_path / "c.pem"), "--tls-cert", str(tmp_path / "c.pem"),
+                 "--out", str(tmp_path / "cal"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--address" in err and "No such option" not in err and "Traceback" not in err
+    assert not (tmp_path / "cal").exists()
