@@ -235,3 +235,16 @@ def test_calibration_and_run_names_stay_inside_results(tmp_path, capsys, monkeyp
     for name in ("tiny+../../x.yaml", "tiny+/etc/passwd", "tiny+.."):
         folder = run_folder(None, name, force=False)
         assert folder.parent == Path("results") and "/" not in folder.name and folder.name not in (".", "..")
+
+
+def test_a_card_number_too_large_for_the_spend_counters_is_refused(tmp_path, capsys):
+    card = yaml.safe_load((ROOT / "configs" / "policies" / "liaoning_assisted_reproduction.yaml").read_text())
+    for i, value in enumerate((1e15, 10 ** 30, -1e13)):
+        card["assisted_reproduction_cny_per_birth"] = value
+        p = tmp_path / "liaoning_assisted_reproduction.yaml"
+        p.write_text(yaml.safe_dump(card, allow_unicode=True))
+        out = tmp_path / f"out{i}"
+        code, _, err = cli(capsys, "run", "tiny", "--months", "1", "--policy", p, "--quiet", "--out", out)
+        line = one_line_error(err)
+        assert code == 2 and "assisted_reproduction_cny_per_birth" in line, line
+        assert not out.exists()

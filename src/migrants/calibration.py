@@ -133,7 +133,15 @@ class CalibrationSpec(_Strict):
 
 
 def load_spec(spec: str | Path | dict) -> CalibrationSpec:
-    """Read and check a calibration spec; every problem is a ConfigError naming the field."""
+    """Read and check a calibration spec; every problem is a ConfigError naming the field (also
+    one no check foresaw: ``errors.loading``)."""
+    from .errors import loading
+
+    with loading(f"calibration spec {spec if not isinstance(spec, dict) else '(dict)'}"):
+        return _load_spec(spec)
+
+
+def _load_spec(spec: str | Path | dict) -> CalibrationSpec:
     origin = "calibration spec"
     if not isinstance(spec, dict):
         origin = f"calibration spec {spec}"
