@@ -509,6 +509,9 @@ DOMAINS = (
     ("_sd_month", 0.0, 1.0, "a monthly standard deviation from 0 to 1"),
     ("_weight", 0.0, 1.0, "a weight from 0 to 1"),
 )
+#: domains by name start (checked before DOMAINS): a moving cost may be made prohibitive (1,000:
+#: nobody moves) without overflowing anything, since it only lowers a utility
+PREFIX_DOMAINS = (("move_cost", 0.0, 1e6, "a moving cost from 0 to 1,000,000 (utility units)"),)
 #: parameters that split one whole: their sum is at most 1 (the rest goes elsewhere)
 SUMS = (("demography.study_home_city_weight", "demography.study_home_province_weight"),)
 #: largest magnitude of a behavioural coefficient (the calibrations search within +-6; beyond
@@ -525,7 +528,8 @@ def check_params(cfg: "Scenario", origin: str) -> None:
         name = path.rsplit(".", 1)[-1]
         if not math.isfinite(v):
             raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected a finite number")
-        domain = next((d for d in DOMAINS if name.endswith(d[0])), None)
+        domain = next((d for d in PREFIX_DOMAINS if name.startswith(d[0])), None) or \
+            next((d for d in DOMAINS if name.endswith(d[0])), None)
         if domain is not None and not domain[1] <= v <= domain[2]:
             raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected {domain[3]}")
         if (domain is None and not name.startswith("retirement_age") and not name.endswith(UNIT_INTERVAL)
