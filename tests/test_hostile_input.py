@@ -103,7 +103,7 @@ def test_a_huge_file_and_a_fifo_are_not_read_whole(tmp_path):
     ("scale=1", "more than memory allows"),
     ("cities=[Shenyang]", "at least 2"),
     ("decisions.beta_income=1e308", "coefficient from -100 to 100"),
-    ("decisions.move_cost_fixed=1e308", "moving cost from 0 to 1,000,000"),
+    ("decisions.move_cost_fixed=1e308", "moving cost from -1,000,000 to 1,000,000"),
     ("decisions.outside_residents=-5", "number of persons"),
     ("labour.wage_dispersion_sd=-1", "standard deviation"),
     ("decisions.consider_young_factor=-2", "multiplying factor"),

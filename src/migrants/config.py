@@ -511,7 +511,7 @@ DOMAINS = (
 )
 #: domains by name start (checked before DOMAINS): a moving cost may be made prohibitive (1,000:
 #: nobody moves) without overflowing anything, since it only lowers a utility
-PREFIX_DOMAINS = (("move_cost", 0.0, 1e6, "a moving cost from 0 to 1,000,000 (utility units)"),)
+PREFIX_DOMAINS = (("move_cost", -1e6, 1e6, "a moving cost from -1,000,000 to 1,000,000 (utility units)"),)
 #: parameters that split one whole: their sum is at most 1 (the rest goes elsewhere)
 SUMS = (("demography.study_home_city_weight", "demography.study_home_province_weight"),)
 #: largest magnitude of a behavioural coefficient (the calibrations search within +-6; beyond
