@@ -138,8 +138,9 @@ def card_case(draw):
     if "start" in card:
         card["start"] = "2020-12"
     spots = [p for p, _ in leaves(card) if p and p[0] not in ("description", "source", "notes")]
-    numeric = [p for p, v in leaves(card) if p in spots and isinstance(v, (int, float)) and not isinstance(v, bool)]
     for _ in range(draw(st.integers(1, 2))):
+        numeric = [p for p, v in leaves(card) if p in spots and isinstance(v, (int, float)) and not isinstance(v, bool)
+                   and math.isfinite(v)]
         if numeric and draw(st.integers(0, 3)):  # mostly a number of the card, near its value
             path = draw(st.sampled_from(numeric))
             new = draw(st.one_of(near(float(dict(leaves(card))[path])), near(float(dict(leaves(card))[path])),
