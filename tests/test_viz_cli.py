@@ -52,11 +52,57 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
+def _recording_cdn():
+    """A stand-in CDN on 127.0.0.1 that records every request it gets (it must get none)."""
+    import http.server
+    import threading
+
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            seen.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"fetched from the cdn")
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, seen
+
+
+def test_the_asset_proxy_serves_the_cache_only(tmp_path, monkeypatch):
+    from solara.server import cdn_helper
+
+    from migrants.viz_cli import cdn_cache_only
+
+    server, seen = _recording_cdn()
+    monkeypatch.setattr(cdn_helper, "fetch_from_cdn", cdn_helper.fetch_from_cdn)  # restored after the test
+    monkeypatch.setattr("solara.settings.assets.cdn", f"http://127.0.0.1:{server.server_port}/npm/")
+    (tmp_path / "pkg@1.0.0").mkdir()
+    (tmp_path / "pkg@1.0.0" / "a.js").write_text("cached")
+    cdn_cache_only()
+    try:
+        assert cdn_helper.get_path(tmp_path, "pkg@1.0.0/a.js").read_text() == "cached"  # the cache still serves
+        with pytest.raises(PermissionError, match="not in the local asset cache"):
+            cdn_helper.get_path(tmp_path, "other@2.0.0/b.js")
+        with pytest.raises(PermissionError):
+            cdn_helper.get_data(tmp_path, "other@2.0.0/b.js")
+    finally:
+        server.shutdown()
+    assert seen == [] and not (tmp_path / "other@2.0.0").exists()  # nothing fetched, nothing stored
+
+
 def test_viz_serves_the_page(tmp_path):
     port = _free_port()
     exe = Path(sys.executable).parent / "migrants"
     cmd = [str(exe), "viz", "wage_gap", "--host", "127.0.0.1", "--port", str(port)]
-    env = dict(os.environ, SOLARA_ASSETS_CDN="http://127.0.0.1:9/npm/", SOLARA_TELEMETRY_MIXPANEL_ENABLE="false")
+    cdn, fetched = _recording_cdn()
+    env = dict(os.environ, SOLARA_ASSETS_CDN=f"http://127.0.0.1:{cdn.server_port}/npm/",
+               SOLARA_TELEMETRY_MIXPANEL_ENABLE="false")
     env.pop(ENV_SCENARIO, None)
     log = open(tmp_path / "viz.log", "wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -74,6 +120,13 @@ def test_viz_serves_the_page(tmp_path):
             time.sleep(0.3)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as r:
             assert r.status == 200 and b"solara" in r.read().lower()
+        # the asset proxy serves what is cached and fetches nothing a client asks for
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_solara/cdn/requirejs@2.3.6/require.js",
+                                    timeout=30) as r:
+            assert r.status == 200
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_solara/cdn/migrants-probe@0.0.1/x.js", timeout=30)
+        assert e.value.code == 404 and fetched == []
         # a second page on the same port says so at once, instead of failing 12 s later
         again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
         assert again.returncode == 2 and "already in use" in again.stderr
@@ -103,4 +156,5 @@ def test_viz_serves_the_page(tmp_path):
         except ProcessLookupError:
             pass
         log.close()
+        cdn.shutdown()
     assert "serving wage_gap on http://127.0.0.1" in (tmp_path / "viz.log").read_text(errors="replace")

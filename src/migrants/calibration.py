@@ -112,6 +112,13 @@ class CalibrationSpec(_Strict):
     targets_dir: str | None = None  # default configs/targets
     method: Method = Method()
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v):  # names the result folder results/<name>: not `..`
+        from .config import check_name
+
+        return check_name(v)
+
     @field_validator("free")
     @classmethod
     def _unique(cls, v):
@@ -126,7 +133,15 @@ class CalibrationSpec(_Strict):
 
 
 def load_spec(spec: str | Path | dict) -> CalibrationSpec:
-    """Read and check a calibration spec; every problem is a ConfigError naming the field."""
+    """Read and check a calibration spec; every problem is a ConfigError naming the field (also
+    one no check foresaw: ``errors.loading``)."""
+    from .errors import loading
+
+    with loading(f"calibration spec {spec if not isinstance(spec, dict) else '(dict)'}"):
+        return _load_spec(spec)
+
+
+def _load_spec(spec: str | Path | dict) -> CalibrationSpec:
     origin = "calibration spec"
     if not isinstance(spec, dict):
         origin = f"calibration spec {spec}"
@@ -326,8 +341,10 @@ def implausibility(mean, sd, err, rank: int) -> np.ndarray:
 
 # ------------------------------------------------------------------ the calibration
 def calibrate(spec_path, out: Path, *, jobs: int = 1, backend: str = "loky", address: str | None = None,
-              resume: bool = False, holdout: str | None = None, progress: bool = True, echo=print) -> dict:
-    """Run the calibration of ``spec_path`` into ``out``; returns fit.json's content."""
+              resume: bool = False, holdout: str | None = None, progress: bool = True, echo=print,
+              tls: dict | None = None) -> dict:
+    """Run the calibration of ``spec_path`` into ``out``; returns fit.json's content (``tls``: the
+    certificate files for a Dask scheduler at tls://, as for ``run_sweep``)."""
     from tqdm import tqdm
 
     from .experiments.backends import check_backend, open_backend
@@ -336,7 +353,7 @@ def calibrate(spec_path, out: Path, *, jobs: int = 1, backend: str = "loky", add
     from .io import write_json, write_parquet
 
     t_start = time.perf_counter()
-    check_backend(backend, jobs, address)
+    check_backend(backend, jobs, address, tls)
     spec, ties = holdout_ties(load_spec(spec_path), holdout)
     targets, err, cities, p2010 = fit_targets(spec, holdout)
     out = Path(out)
@@ -355,8 +372,6 @@ def calibrate(spec_path, out: Path, *, jobs: int = 1, backend: str = "loky", add
                               f"({old.get('spec', {}).get('name')}, holdout {old.get('holdout')})")
     elif out.exists() and any(out.iterdir()) and not resume:
         raise ConfigError(f"--out {out}: not empty and not a calibration folder")
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    write_json(meta, out / "spec.json")
     threads = default_threads(jobs, backend)
     names = [f.path for f in spec.free]
     tcols = [f"t{i}" for i in range(len(targets))]
@@ -400,7 +415,9 @@ def calibrate(spec_path, out: Path, *, jobs: int = 1, backend: str = "loky", add
                 bar.update(1)
         return total
 
-    with open_backend(backend, jobs, address) as imap:
+    with open_backend(backend, jobs, address, tls) as imap:  # a backend that cannot start writes nothing
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        write_json(meta, out / "spec.json")
         for wave in range(1, M.waves + 1):
             # the wave's points: a Latin hypercube, filtered by the previous wave's emulators
             if wave == 1:

@@ -28,10 +28,9 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import pandas as pd
-import yaml
 from mesa.discrete_space import FixedAgent, Network
 
-from migrants.errors import ConfigError
+from migrants.errors import ConfigError, clip, describe
 
 REST_OF_CHINA = "Rest of China"
 """Name (``name_en``) and province of the boundary region node."""
@@ -83,6 +82,18 @@ _EXPECTED = {
 #: administrative levels of cities.csv; the first three are the provinces' seats of government
 ADMIN_LEVELS = ("municipality", "sub-provincial", "provincial capital", "prefecture", "county-level")
 SEAT_LEVELS = ("municipality", "sub-provincial", "provincial capital")
+#: largest value a numeric column may hold (a city of at most 100 M persons, ...): beyond it the
+#: synthetic population would not fit in memory, or the number is a typo
+COLUMN_MAX: dict[str, float] = {
+    "pop2010": 100_000_000, "pop2020": 100_000_000, "graduates_per_year": 10_000_000,
+    "avg_wage_cny": 10_000_000, "house_price_cny_m2": 1_000_000, "hei_count_2017": 10_000,
+    "gc_km_from_shenyang": 20_000, "avg_wage_year": 2100,
+}
+#: most agents a scenario may ask for (persons / scale): each takes a few hundred bytes, with the
+#: model's working copies several GB at this count
+MAX_AGENTS = 30_000_000
+#: largest ten-year change of a city's population, either way (pop2020 / pop2010); shipped: 0.76 to 1.12
+POP_RATIO_MAX = 3.0
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 
@@ -169,8 +180,8 @@ def load_cities(path: str | Path) -> pd.DataFrame:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: city table not found (expected a CSV file with one row per city)") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read as a UTF-8 CSV file ({exc})") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot be read as a UTF-8 CSV file ({describe(exc)})") from None
 
     raw.columns = [c.strip() for c in raw.columns]
     missing = [c for c in CITY_COLUMNS if c not in raw.columns]
@@ -192,9 +203,14 @@ def load_cities(path: str | Path) -> pd.DataFrame:
             ok, value = _parse_cell(kind, row[col])
             if ok and kind == "city_id" and value != i:
                 ok = False
+            if ok and value is not None and col in COLUMN_MAX and not value <= COLUMN_MAX[col]:
+                raise ConfigError(
+                    f"{path}: line {line} (city {clip(who)}), column {col!r}: value {clip(row[col])} is out of "
+                    f"range; expected {_EXPECTED[kind]} of at most {COLUMN_MAX[col]:,}"
+                )
             if not ok:
                 raise ConfigError(
-                    f"{path}: line {line} (city {who!r}), column {col!r}: value {row[col]!r} is not valid; "
+                    f"{path}: line {line} (city {clip(who)}), column {col!r}: value {clip(row[col])} is not valid; "
                     f"expected {_EXPECTED[kind]}"
                 )
             parsed[col].append(value)
@@ -214,6 +230,14 @@ def load_cities(path: str | Path) -> pd.DataFrame:
             f"{path}: line {i + 2}, column 'name_en': value {REST_OF_CHINA!r} is reserved for the boundary "
             "region (configs/rest_of_china.yaml); expected a city name"
         )
+
+    for i, (p10, p20) in enumerate(zip(parsed["pop2010"], parsed["pop2020"])):
+        if not 1 / POP_RATIO_MAX <= p20 / p10 <= POP_RATIO_MAX:
+            raise ConfigError(
+                f"{path}: line {i + 2} (city {clip(parsed['name_en'][i])}), columns 'pop2010', 'pop2020': values "
+                f"{p10:,} and {p20:,}; expected a ten-year change of at most {POP_RATIO_MAX:g} times either way "
+                "(a typo in one of them?)"
+            )
 
     out = raw.copy()
     for col, kind in kinds.items():
@@ -241,13 +265,28 @@ def scenario_cities(cfg, all_cities: pd.DataFrame | None = None) -> pd.DataFrame
     if all_cities is None:
         all_cities = load_cities(cfg.resolve(cfg.data.cities))
     if not cfg.cities:
-        return all_cities
+        return _check_scale(cfg, all_cities)
     unknown = sorted(set(cfg.cities) - set(all_cities["name_en"]))
     if unknown:
         raise ConfigError(f"scenario {cfg.name}: field `cities` names unknown cities {unknown}; "
                           f"expected names from {cfg.data.cities} (name_en)")
     cities = all_cities[all_cities["name_en"].isin(cfg.cities)].reset_index(drop=True)
     cities["city_id"] = np.arange(len(cities))
+    return _check_scale(cfg, cities)
+
+
+def _check_scale(cfg, cities: pd.DataFrame) -> pd.DataFrame:
+    """The scenario's ``scale`` makes at most ``MAX_AGENTS`` agents.  (A city smaller than one
+    agent simply has no working-age agents: its minors, students and retirees are still counted,
+    and quick structural tests use such scales on purpose.)"""
+    scale = getattr(cfg, "scale", None)
+    col = f"pop{getattr(cfg, 'census', 2020)}"
+    if scale is not None and col in cities.columns and len(cities):
+        total = int(cities[col].sum())
+        if total / scale > MAX_AGENTS:
+            raise ConfigError(f"scenario {cfg.name}: field `scale` = {scale:,}: {total:,} persons would make "
+                              f"{total // scale:,} agents, more than memory allows ({MAX_AGENTS:,}); expected a "
+                              f"scale of at least {-(-total // MAX_AGENTS):,} persons an agent")
     return cities
 
 
@@ -279,8 +318,8 @@ def load_links(path: str | Path) -> pd.DataFrame:
         raise ConfigError(
             f"{path}: transport link table not found (expected a CSV made by scripts/build_transport_links.py)"
         ) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read as a UTF-8 CSV file ({exc})") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot be read as a UTF-8 CSV file ({describe(exc)})") from None
     raw.columns = [c.strip() for c in raw.columns]
     missing = [c for c in LINK_COLUMNS if c not in raw.columns]
     if missing:
@@ -350,14 +389,11 @@ def load_rest_of_china(path: str | Path) -> dict:
         If the file is missing, is not YAML, or a field is missing or bad.
     """
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: boundary-region file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a YAML mapping at the top level, got {type(data).__name__}")
+    from .config import read_yaml
+
+    if not path.exists():
+        raise ConfigError(f"{path}: boundary-region file not found")
+    data = read_yaml(path, "boundary-region file")  # bounded: size, nesting, aliases
 
     def need(mapping: Any, key: str, where: str) -> Any:
         if not isinstance(mapping, dict) or key not in mapping or mapping[key] is None:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ConfigError
+from .errors import ConfigError, clip
 
 def _config_root() -> Path:
     """configs/: the package's copy (``migrants/configs``: package data of a wheel; in the source tree a
@@ -35,6 +35,18 @@ def _config_root() -> Path:
 
 CONFIG_DIR = _config_root()
 SCENARIO_DIR = CONFIG_DIR / "scenarios"
+
+
+#: a name that becomes part of an output path (a scenario's, a sweep's, a calibration's)
+SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+
+
+def check_name(v: str) -> str:
+    """``v`` if it is safe as a folder name (``SAFE_NAME``, not ``.`` or ``..``), else ValueError."""
+    if not isinstance(v, str) or not SAFE_NAME.fullmatch(v) or set(v) == {"."}:
+        raise ValueError("expected a name of letters, digits, _ . - (at most 100, not only dots): "
+                         "it names the result folder")
+    return v
 
 
 #: a calendar month, ``YYYY-MM``
@@ -197,7 +209,8 @@ class Scenario(_Strict):
     months: int = Field(120, ge=0, le=1200, strict=True)  # strict: `true` is not 1 month
     seed: int = Field(20201101, ge=0, strict=True)
     scale: int = Field(100, ge=1, le=10_000_000, strict=True)  # at most 10 M persons an agent (a city or two)
-    cities: list[str] | None = Field(None, min_length=1)  # null: every city of the cities file
+    cities: list[str] | None = Field(None, min_length=2)  # null: every city of the cities file (one city
+    # alone has nowhere to move to: its migrants' home cities would be drawn from nothing)
     census: Literal[2010, 2020] = 2020  # the census the synthetic population is built from
     time_varying_inputs: bool = True  # read configs/history by date; false: inputs held at their start
     data: DataFiles = DataFiles()
@@ -206,6 +219,20 @@ class Scenario(_Strict):
     housing: Housing
     decisions: Decisions
     policies: list[str] = []
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, v: str) -> str:
+        return check_name(v)
+
+    @field_validator("cities")
+    @classmethod
+    def _check_cities(cls, v):
+        if v is not None:
+            dup = sorted({c for c in v if v.count(c) > 1})
+            if dup:
+                raise ValueError(f"names {clip(dup)} more than once; expected each city once")
+        return v
 
     @field_validator("start")
     @classmethod
@@ -240,18 +267,111 @@ def available_scenarios() -> list[str]:
     return names + [q.stem for q in sorted(TEACHING_DIR.glob("*.yaml")) if q.stem != "lessons" and q.stem not in names]
 
 
-def read_yaml(path: Path, what: str = "file") -> dict:
-    """Read a YAML mapping, turning I/O and syntax problems into ConfigError."""
+#: largest YAML input file read (scenarios, cards and specs are a few kB)
+MAX_YAML_BYTES = 1_000_000
+#: deepest nesting of YAML mappings and lists (the shipped files nest 4 deep)
+MAX_YAML_DEPTH = 50
+#: most nodes a YAML document may hold with its aliases expanded (a billion-laughs file holds 10**9)
+MAX_YAML_NODES = 200_000
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` with nesting depth and alias expansion capped (``MAX_YAML_DEPTH``,
+    ``MAX_YAML_NODES``): a hostile file fails fast with a YAMLError instead of exhausting the
+    recursion limit, the memory or the time of whatever walks the loaded data."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.YAMLError(f"nested more than {MAX_YAML_DEPTH} levels deep "
+                                     f"(line {self.peek_event().start_mark.line + 1})")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def get_single_node(self):
+        node = super().get_single_node()
+        if node is not None:
+            _check_expanded_size(node)
+        return node
+
+
+def _check_expanded_size(root) -> None:
+    """Count the nodes of ``root`` with every alias expanded (shared nodes counted each time they are
+    used, memoised per node), refusing more than ``MAX_YAML_NODES`` and an alias inside itself."""
+    size: dict[int, int] = {}
+    open_: set[int] = set()  # nodes whose children are being counted (a path from the root)
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in size:
+            continue
+        kids = ([x for kv in node.value for x in kv] if isinstance(node, yaml.MappingNode)
+                else node.value if isinstance(node, yaml.SequenceNode) else [])
+        if not done:
+            if any(id(k) in open_ or k is node for k in kids):
+                raise yaml.YAMLError(f"an alias is used inside its own anchor (line {node.start_mark.line + 1}): "
+                                     "the value would be infinite")
+            todo = [k for k in kids if id(k) not in size]
+            if todo:
+                open_.add(id(node))
+                stack.append((node, True))
+                stack.extend((k, False) for k in todo)
+                continue
+        open_.discard(id(node))
+        size[id(node)] = n = 1 + sum(size.get(id(k), 0) for k in kids)
+        if n > MAX_YAML_NODES:
+            raise yaml.YAMLError(f"expands to more than {MAX_YAML_NODES:,} values (aliases repeated "
+                                 f"inside aliases, line {node.start_mark.line + 1})")
+
+
+def yaml_error_text(e: Exception) -> str:
+    """A PyYAML error on one line: the problem and where (``found ... at line 3, column 7``)."""
+    if isinstance(e, yaml.MarkedYAMLError):
+        where = e.problem_mark or e.context_mark
+        text = " ".join(x for x in (e.context, e.problem) if x) or "syntax error"
+        if where is not None:
+            text += f" at line {where.line + 1}, column {where.column + 1}"
+        return text
+    if isinstance(e, RecursionError):
+        return f"nested too deeply (more than {MAX_YAML_DEPTH} levels)"
+    from .errors import describe
+
+    return describe(e) if not isinstance(e, yaml.YAMLError) else str(e)
+
+
+def yaml_load(text: str, what: str):
+    """``yaml.safe_load`` with depth, alias expansion and number length bounded; any problem is a
+    one-line ConfigError naming ``what``."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+    except (yaml.YAMLError, RecursionError, ValueError, OverflowError, TypeError) as e:
+        # ValueError: an integer of more than 4300 digits; TypeError: e.g. an unhashable mapping key
+        raise ConfigError(f"{what}: not valid YAML ({yaml_error_text(e)})") from None
+
+
+def read_yaml(path: Path, what: str = "file") -> dict:
+    """Read a YAML mapping, turning I/O and syntax problems into ConfigError (at most
+    ``MAX_YAML_BYTES``; nesting and aliases bounded, see ``yaml_load``)."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise ConfigError(f"{what} {path}: cannot be read (it is a folder); expected a YAML file")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_YAML_BYTES + 1)  # a FIFO or /dev/zero cannot make this read forever
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{what} {path}: no such file") from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{what} {path}: cannot be read ({e.__class__.__name__}: {e})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{what} {path}: not valid YAML ({e})") from None
+    if len(raw) > MAX_YAML_BYTES:
+        raise ConfigError(f"{what} {path}: larger than {MAX_YAML_BYTES:,} bytes; expected a YAML file of a few kB")
+    data = yaml_load(text, f"{what} {path}")
     if not isinstance(data, dict):
         raise ConfigError(f"{what} {path}: expected a mapping of fields at the top level, got {type(data).__name__}")
     return data
@@ -271,6 +391,10 @@ def deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
+#: longest chain of scenarios extending one another
+MAX_EXTENDS = 20
+
+
 def read_scenario_dict(path: Path, seen: tuple = ()) -> dict:
     """A scenario file as a dict, with ``extends: NAME`` resolved (the named scenario below this one)."""
     path = Path(path)
@@ -281,6 +405,11 @@ def read_scenario_dict(path: Path, seen: tuple = ()) -> dict:
     parent = data.pop("extends", None)
     if parent is None:
         return data
+    if not isinstance(parent, str) or not parent.strip():
+        raise ConfigError(f"scenario {path}: field `extends` = {clip(parent)}: expected the name or path of a "
+                          "scenario (text)")
+    if len(seen) >= MAX_EXTENDS:
+        raise ConfigError(f"scenario {path}: field `extends`: more than {MAX_EXTENDS} scenarios extend one another")
     ppath = scenario_path(parent) if not Path(str(parent)).is_absolute() else Path(parent)
     if not ppath.exists() and not Path(str(parent)).suffix:
         ppath = path.parent / f"{parent}.yaml"
@@ -332,7 +461,7 @@ def apply_overrides(data: dict, overrides: dict | None, build, origin: str, pref
     if overrides:
         full = build(data, origin).model_dump()
         for k, v in overrides.items():
-            _set_path(full, k, v, f"{prefix}override {k}={v!r}")
+            _set_path(full, k, v, f"{prefix}override {k}={clip(v)}")
         data, origin = full, origin + " (with overrides)"
     return build(data, origin)
 
@@ -345,14 +474,18 @@ def province_key(province: str) -> str:
 def parse_override(text: str) -> tuple[str, Any]:
     """``"decisions.beta_income=1.5"`` -> ``("decisions.beta_income", 1.5)``."""
     if "=" not in text:
-        raise ConfigError(f"--set {text!r}: expected path=value, e.g. --set decisions.beta_income=1.5")
+        raise ConfigError(f"--set {clip(text)}: expected path=value, e.g. --set decisions.beta_income=1.5")
     path, raw = text.split("=", 1)
     path = path.strip()
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_0-9]+)*", path):
-        raise ConfigError(f"--set {text!r}: `{path}` is not a dotted field path")
+        raise ConfigError(f"--set {clip(text)}: `{clip(path)}` is not a dotted field path")
+    if not raw.strip():
+        return path, ""
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+        value = yaml_load(raw, f"--set {path}")
+    except ConfigError:
+        if any(c in raw for c in "[]{}&*"):  # meant as a list, mapping or alias: say what is wrong
+            raise
         value = raw
     return path, value
 
@@ -361,14 +494,17 @@ def format_validation_error(err: ValidationError, origin: str) -> str:
     """One readable paragraph from a pydantic error: field, value, expectation."""
     parts = []
     for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"]) or "<top>"
+        loc = ".".join(str(x) for x in e["loc"])[:120] or "<top>"
         if e["type"] == "missing":
             parts.append(f"field `{loc}` is missing")
         elif e["type"] == "extra_forbidden":
-            parts.append(f"field `{loc}` is not a known field (value {e.get('input')!r})")
+            parts.append(f"field `{loc}` is not a known field (value {clip(e.get('input'))})")
         else:
             msg = e["msg"].removeprefix("Value error, ")
-            parts.append(f"field `{loc}` = {e.get('input')!r}: {msg}")
+            parts.append(f"field `{loc}` = {clip(e.get('input'))}: {msg}")
+        if len(parts) == 5 and len(err.errors()) > 5:
+            parts.append(f"and {len(err.errors()) - 5} more")
+            break
     return f"{origin}: " + "; ".join(parts)
 
 
@@ -376,17 +512,54 @@ def format_validation_error(err: ValidationError, origin: str) -> str:
 UNIT_INTERVAL = ("_month", "_share", "_rate", "_probability")
 
 
+#: domains of parameters by name ending (the first that matches): (low, high, what); any other
+#: parameter (a coefficient, an elasticity, a trend) lies within +-``COEFFICIENT_MAX``
+DOMAINS = (
+    ("_residents", 0.0, 1e10, "a number of persons from 0 to 10,000,000,000"),
+    ("_per_100k", 0.0, 1e5, "a count per 100,000 from 0 to 100,000"),
+    ("_per_1000", 0.0, 1e3, "a count per 1,000 from 0 to 1,000"),
+    ("_m2_per_person", 1.0, 1e3, "a floor area from 1 to 1,000 m2 a person"),
+    ("_factor", 0.0, 100.0, "a multiplying factor from 0 to 100"),
+    ("_sd", 0.0, 100.0, "a standard deviation from 0 to 100"),
+    ("_sd_month", 0.0, 1.0, "a monthly standard deviation from 0 to 1"),
+    ("_weight", 0.0, 1.0, "a weight from 0 to 1"),
+)
+#: domains by name start (checked before DOMAINS): a moving cost may be made prohibitive (1,000:
+#: nobody moves) without overflowing anything, since it only lowers a utility
+PREFIX_DOMAINS = (("move_cost", -1e6, 1e6, "a moving cost from -1,000,000 to 1,000,000 (utility units)"),)
+#: parameters that split one whole: their sum is at most 1 (the rest goes elsewhere)
+SUMS = (("demography.study_home_city_weight", "demography.study_home_province_weight"),)
+#: largest magnitude of a behavioural coefficient (the calibrations search within +-6; beyond
+#: about 100, exp() and powers of the utilities overflow and the runs give NaN)
+COEFFICIENT_MAX = 100.0
+
+
 def check_params(cfg: "Scenario", origin: str) -> None:
-    """Every parameter finite; probabilities and shares (``UNIT_INTERVAL``) from 0 to 1."""
+    """Every parameter finite and within its domain: probabilities and shares (``UNIT_INTERVAL``)
+    from 0 to 1, retirement ages from 40 to 80, counts and factors by ``DOMAINS``, any other
+    coefficient within +-``COEFFICIENT_MAX``."""
     for path, prm in iter_params(cfg):
         v = prm.value
         name = path.rsplit(".", 1)[-1]
         if not math.isfinite(v):
             raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected a finite number")
+        domain = next((d for d in PREFIX_DOMAINS if name.startswith(d[0])), None) or \
+            next((d for d in DOMAINS if name.endswith(d[0])), None)
+        if domain is not None and not domain[1] <= v <= domain[2]:
+            raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected {domain[3]}")
+        if (domain is None and not name.startswith("retirement_age") and not name.endswith(UNIT_INTERVAL)
+                and "_share_" not in name and not abs(v) <= COEFFICIENT_MAX):
+            raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected a coefficient from "
+                              f"-{COEFFICIENT_MAX:g} to {COEFFICIENT_MAX:g}")
         if (name.endswith(UNIT_INTERVAL) or "_share_" in name) and not 0.0 <= v <= 1.0:
             raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected a probability or share from 0 to 1")
         if name.startswith("retirement_age") and not 40 <= v <= 80:
             raise ConfigError(f"{origin}: field `{path}` = {v!r}: expected a retirement age in years from 40 to 80")
+    values = dict(iter_params(cfg))
+    for group in SUMS:
+        if all(p in values for p in group) and sum(values[p].value for p in group) > 1 + 1e-9:
+            given = " + ".join(f"`{p}` = {values[p].value!r}" for p in group)
+            raise ConfigError(f"{origin}: fields {given}: expected a sum of at most 1 (shares of one whole)")
 
 
 def build_scenario(data: dict, origin: str) -> Scenario:

@@ -2,12 +2,48 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pandas as pd
+
+from .errors import ConfigError, DiskFull
+
+#: free space a run needs in its --out before it starts (a baseline run writes about 10 MB)
+MIN_FREE_BYTES = 64 * 2 ** 20
+#: errno values meaning the disk (or the user's quota) is full
+FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def free_bytes(path: Path) -> int:
+    """Free space for an unprivileged user on the file system that holds (or will hold) ``path``."""
+    path = Path(path).absolute()
+    ancestor = next(p for p in [path, *path.parents] if p.exists())
+    return shutil.disk_usage(ancestor).free
+
+
+def check_free_space(path: Path, need: int = MIN_FREE_BYTES, what: str = "--out") -> None:
+    """ConfigError before anything runs if ``path``'s file system has less than ``need`` bytes free."""
+    free = free_bytes(path)
+    if free < need:
+        raise ConfigError(f"{what} {path}: {free / 2 ** 20:,.1f} MB free on its disk; expected at least "
+                          f"{need / 2 ** 20:,.0f} MB: free some space or choose another {what}")
+
+
+def _full(e: BaseException) -> bool:
+    """Is ``e`` a full disk (also as pyarrow reports it, an OSError without errno)?"""
+    return isinstance(e, OSError) and (e.errno in FULL or "No space left on device" in str(e)
+                                       or "Disk quota exceeded" in str(e))
+
+
+def _disk_full(path: Path) -> DiskFull:
+    err = DiskFull(f"{path}: the disk is full (no space left on device); nothing of it was written")
+    err.path = Path(path)
+    return err
 
 
 def _umask() -> int:
@@ -18,8 +54,13 @@ def _umask() -> int:
 
 def _atomic(path: Path, write) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        if _full(e):
+            raise _disk_full(path) from None
+        raise
     os.close(fd)
     try:
         write(tmp)
@@ -27,8 +68,10 @@ def _atomic(path: Path, write) -> Path:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are for sharing
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if _full(e):
+            raise _disk_full(path) from None
         raise
     return path
 
@@ -62,11 +105,14 @@ def write_folder(out: Path, files: dict) -> Path:
 
     files : {name: DataFrame (parquet), dict/list (JSON) or str (text)}.
     """
-    import shutil
-
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    except OSError as e:
+        if _full(e):
+            raise DiskFull(f"--out {out}: the disk is full; nothing was written") from None
+        raise
     try:
         for name, obj in files.items():
             if isinstance(obj, pd.DataFrame):
@@ -81,6 +127,11 @@ def write_folder(out: Path, files: dict) -> Path:
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             os.replace(out, old)
         os.replace(stage, out)
+    except DiskFull as e:
+        shutil.rmtree(stage, ignore_errors=True)
+        kept = " (the earlier run there is kept whole)" if out.exists() else ""
+        raise DiskFull(f"--out {out}: the disk is full (writing {getattr(e, 'path', Path('?')).name}); "
+                       f"nothing was written{kept}: free some space and run again") from None
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
@@ -105,8 +156,6 @@ class FolderLock:
 
     def __enter__(self):
         import fcntl
-
-        from .errors import ConfigError
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(self.path, "a+")
@@ -134,8 +183,6 @@ class FolderLock:
 
 def folder_in_use(out: Path) -> bool:
     """Does a live command hold ``out`` (``FolderLock``)?  A killed one holds nothing."""
-    from .errors import ConfigError
-
     if not (Path(out).parent / f".{Path(out).name}.lock").exists():
         return False
     try:

@@ -12,6 +12,7 @@ PosixPath('results/my_tiny')
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def run_folder(out: str | Path | None, name: str, force: bool = False) -> Path:
             raise ConfigError(f"--out {out}: holds an earlier run (run.json); use --force to replace it, "
                               "or another --out")
         return out
-    base = Path("results") / name.replace("/", "_")
+    base = Path("results") / re.sub(r"[^A-Za-z0-9_.+-]", "_", name)  # one folder inside results/
     folder, k = base, 1
     while holds_run(folder) and not force:
         k += 1

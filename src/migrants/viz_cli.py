@@ -44,6 +44,25 @@ def resolve_scenario(scenario: str | None) -> str | None:
                       f"(known: {', '.join(available_scenarios())})")
 
 
+def cdn_cache_only() -> None:
+    """Make Solara's CDN proxy (``/_solara/cdn/<path>``, on with ``SOLARA_ASSETS_PROXY``) serve only
+    the files already in its local cache (filled by ``scripts/install_solara_assets.py``): a path
+    that is not cached is a 404, never fetched from the CDN nor stored.  Unpatched, the proxy fetches
+    any path a client names from the CDN and writes it into the cache, so any visitor could make
+    the server download, and keep, whatever the CDN serves.  Called where the page is imported
+    (viz/app.py), so it holds in the server's process however it was started."""
+    try:
+        from solara.server import cdn_helper
+    except ImportError:  # pragma: no cover - no solara: nothing to guard
+        return
+
+    def refuse(url, *args, **kwargs):
+        raise PermissionError(f"{url}: not in the local asset cache; migrants viz fetches nothing "
+                              "(scripts/install_solara_assets.py fills the cache)")
+
+    cdn_helper.fetch_from_cdn = refuse
+
+
 def port_free(host: str, port: int) -> bool:
     """Can a server bind ``host:port`` now (no other page, or other program, serving there)?"""
     import socket

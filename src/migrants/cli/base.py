@@ -67,10 +67,26 @@ def check_counts(**values) -> None:
             fail(f"{option} {value}: expected {what} >= {floor}")
 
 
-def main() -> None:
-    """Console entry point (exit 2 on bad input, also for usage errors)."""
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: the exit code (2 on bad input, also for usage errors, each one line)."""
+    from ..errors import click_exceptions, one_line, usage_message
+
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        app()
+        code = app(args=args, standalone_mode=False)
+    except click_exceptions("NoArgsIsHelpError") as e:
+        e.show()
+        return 2
+    except click_exceptions("UsageError") as e:  # `--months abc`: one line naming the option and the value
+        typer.echo(f"error: {usage_message(e, args)}", err=True)
+        return 2
+    except click_exceptions("ClickException") as e:
+        typer.echo(f"error: {one_line(e.format_message())}", err=True)
+        return e.exit_code
+    except click_exceptions("Abort"):
+        typer.echo("Aborted!", err=True)
+        return 1
     except ConfigError as e:  # raised outside a command's own handler
         typer.echo(f"error: {e}", err=True)
-        sys.exit(2)
+        return 2
+    return code if isinstance(code, int) else 0

@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import typer
 
-from ..errors import ConfigError
+from ..errors import ConfigError, loading
 from .base import app, check_counts, fail, parse_sets
 
 _held: list = []  # the result-folder locks of this command (io.FolderLock), released when the process ends
@@ -47,14 +47,18 @@ def run(
         if months is not None:
             ov["months"] = months
         if policy:
-            ov["policies"] = PolicySet.of(scenario, ov).plus(policy).refs
+            with loading(f"scenario {scenario}"):
+                ov["policies"] = PolicySet.of(scenario, ov).plus(policy).refs
         if scale is not None:
             ov["scale"] = scale
         from ..config import load_scenario
 
-        name = load_scenario(scenario, ov).name + "".join(f"+{p}" for p in policy or [])
+        with loading(f"scenario {scenario}"):  # an input no check foresaw: one line, exit 2
+            name = load_scenario(scenario, ov).name + "".join(f"+{p}" for p in policy or [])
         out = run_folder(out, name, force)
-        from ..io import FolderLock
+        from ..io import FolderLock, check_free_space
+
+        check_free_space(out)  # before the simulation, not after it
 
         _held.append(FolderLock(out).__enter__())  # released when this process ends, however it ends
         if ensemble is not None:
@@ -67,7 +71,8 @@ def run(
             typer.echo("migrants: compiling the model's numerical kernels (numba; once after set-up, about 30 s; "
                        "cached for later runs)", err=True)
         t0 = time.perf_counter()
-        model = MigrationModel(scenario=scenario, rng=seed, overrides=ov)
+        with loading(f"scenario {scenario}"):
+            model = MigrationModel(scenario=scenario, rng=seed, overrides=ov)
     except ConfigError as e:
         fail(str(e))
     cfg = model.config

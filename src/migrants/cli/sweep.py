@@ -21,8 +21,14 @@ def sweep(
     spec: Path = typer.Argument(..., help="Sweep spec (YAML), e.g. experiments/tiny.yaml."),
     jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel runs (loky processes, or Dask local workers)."),
     backend: str = typer.Option("loky", "--backend", help="loky (default), dask, or ray (optional extra)."),
-    address: Optional[str] = typer.Option(None, "--address", help="Dask scheduler tcp://HOST:PORT (or Ray address); "
-                                          "none: a local cluster."),
+    address: Optional[str] = typer.Option(None, "--address", help="Dask scheduler tls://HOST:PORT (with --tls-*) "
+                                          "or tcp://HOST:PORT (unauthenticated), or a Ray address; none: a local "
+                                          "cluster."),
+    tls_ca: Optional[Path] = typer.Option(None, "--tls-ca", help="tls:// only: the CA certificate (PEM) that "
+                                          "signed the scheduler's."),
+    tls_cert: Optional[Path] = typer.Option(None, "--tls-cert", help="tls:// only: this client's certificate "
+                                            "(PEM; with its key, unless --tls-key)."),
+    tls_key: Optional[Path] = typer.Option(None, "--tls-key", help="tls:// only: this client's private key (PEM)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Result folder (default results/<spec name>)."),
     resume: bool = typer.Option(False, "--resume", metavar="", help="Finish an interrupted sweep in --out (same spec only)."),
     threads_per_run: Optional[int] = typer.Option(None, "--threads-per-run",
@@ -41,7 +47,8 @@ def sweep(
     echo = None if quiet else (lambda m: typer.echo(m, err=True))
     try:
         res = run_sweep(spec, out, jobs=jobs, backend=backend, address=address, resume=resume,
-                        threads_per_run=threads_per_run, progress=not quiet, echo=echo)
+                        threads_per_run=threads_per_run, progress=not quiet, echo=echo,
+                        tls={"ca": tls_ca, "cert": tls_cert, "key": tls_key})
     except ConfigError as e:
         fail(str(e))
     except KeyboardInterrupt:

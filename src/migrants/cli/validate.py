@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from ..errors import ConfigError
+from ..errors import ConfigError, loading
 from .base import app, fail, parse_sets
 
 
@@ -20,7 +20,8 @@ def validate(
     from ..model import check_scenario
 
     try:
-        cfg, n_cities = check_scenario(scenario, parse_sets(set_))
+        with loading(f"scenario {scenario}"):
+            cfg, n_cities = check_scenario(scenario, parse_sets(set_))
     except ConfigError as e:
         fail(str(e))
     typer.echo(f"ok: scenario {cfg.name}: {n_cities} cities, {len(list(iter_params(cfg)))} parameters with sources")

@@ -59,6 +59,18 @@ def factor_levels(f: Factor) -> list:
     return [float(v) for v in vals]
 
 
+def n_levels(f: Factor) -> int:
+    """How many levels ``factor_levels(f)`` gives (at most: an integer factor's evenly spaced
+    levels may round to the same number), without making them."""
+    if f.levels is not None:
+        return len(f.levels)
+    if f.n_levels is None:
+        return 1
+    if f.distribution == "integer":
+        return min(f.n_levels, int(f.bounds[1] - f.bounds[0]) + 1)
+    return f.n_levels
+
+
 def column_kind(f: Factor) -> str:
     """How a factor's values are stored in the tables: bool, int, float, str or json."""
     if f.levels is None:
@@ -114,9 +126,9 @@ def expected_points(spec: Spec) -> int:
     """Number of design points the spec's design produces (without the baseline arm)."""
     d, D = spec.design, len(spec.factors)
     if d.type == "factorial":
-        return math.prod(len(factor_levels(f)) for f in spec.factors)
+        return math.prod(n_levels(f) for f in spec.factors)
     if d.type == "lhs":
-        return d.samples * (math.prod(len(factor_levels(f)) for f in spec.levers()) if crossed(spec) else 1)
+        return d.samples * (math.prod(n_levels(f) for f in spec.levers()) if crossed(spec) else 1)
     if d.type == "sobol":
         return d.samples * (2 * D + 2 if d.second_order else D + 2)
     return d.samples * (D + 1)

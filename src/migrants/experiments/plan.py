@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pandas as pd
 
 from ..config import load_scenario, read_scenario_dict
 from ..errors import ConfigError
-from .design import DesignPoints, build_design, column_kind, encode, factor_levels
+from .design import DesignPoints, build_design, column_kind, encode, expected_points, factor_levels
 from ..cities import scenario_cities
 from ..outcomes import parse_kpi, region_members
 from .kpis import kpi_columns
@@ -27,6 +28,10 @@ from .seeds import BASELINE_POINT, RunSeed, run_seed
 from ..policy.policyset import PolicySet, card_key
 from .spec import Spec, load_spec, resolve_scenario
 from .worker import RunResult, RunTask
+
+#: most runs a sweep may plan (design points x replicates x ensemble draws, with the baseline arm);
+#: checked before anything is built
+MAX_RUNS = 100_000
 
 #: pandas dtype of a factor column, by kind (nullable, so the baseline arm may lack a value)
 DTYPES = {"float": "float64", "int": "Int64", "bool": "boolean", "str": "str", "json": "str"}
@@ -47,6 +52,7 @@ class Plan:
 
     def __init__(self, spec: Spec, folder: Path | None = None):
         self.spec = spec
+        check_size(spec)
         self.scenario = resolve_scenario(spec, folder)
         base = read_scenario_dict(Path(self.scenario))
         self.fixed = self._fixed_overrides()
@@ -227,7 +233,7 @@ class Plan:
     def task(self, run: PlannedRun, threads: int | None) -> RunTask:
         s = self.spec
         return RunTask(run.run_id, self.scenario, self.overrides(run), run.seed.seed, list(s.outputs.kpis),
-                       self.provinces, s.outputs.granularity, threads)
+                       self.provinces, s.outputs.granularity, threads, parent_pid=os.getpid())
 
     # ------------------------------------------------------------ tables
     def id_frame(self, run: PlannedRun, n: int = 1) -> pd.DataFrame:
@@ -299,6 +305,23 @@ class Plan:
                      for r in self.runs],
             **(extra or {}),
         }
+
+
+def check_size(spec: Spec) -> int:
+    """The number of runs the spec plans, refused (ConfigError saying the size) beyond ``MAX_RUNS``,
+    counted from the spec alone so that nothing is built for a spec that asks for too much."""
+    points = expected_points(spec)
+    per_point = spec.replicates * (spec.ensemble or 1)
+    total = (points + (1 if spec.baseline else 0)) * per_point
+    if total > MAX_RUNS:
+        d = spec.design
+        what = {"factorial": "the product of the factors' level counts",
+                "lhs": "samples (x lever combinations)", "sobol": "samples x (factors + 2), or x (2 factors + 2) "
+                "with second_order", "morris": "samples x (factors + 1)"}[d.type]
+        raise ConfigError(f"spec {spec.name}: plans {total:,} runs ({points:,} design points from {what}, "
+                          f"x {per_point:,} replicates{' and ensemble draws' if spec.ensemble else ''}); "
+                          f"expected at most {MAX_RUNS:,}: lower `replicates`, `design.samples` or the levels")
+    return total
 
 
 def _card_loader():

@@ -19,14 +19,19 @@ from typing import Callable
 
 import pandas as pd
 
-from .backends import check_backend, open_backend
-from ..io import FolderLock
+from .backends import TCP_WARNING, check_backend, open_backend
+from ..errors import ConfigError, DiskFull, loading
+from ..io import MIN_FREE_BYTES, FolderLock, check_free_space
 from ..kernels import default_threads
 from ..provenance import code_version
 from .plan import Plan, make_plan
 from .spec import Spec
 from .store import Store, now
 from .worker import run_task
+
+
+#: free space a sweep asks for per planned run (a run file of the shipped specs is 10 to 40 kB)
+RUN_FILE_BYTES = 64 * 2 ** 10
 
 
 @dataclass
@@ -49,17 +54,21 @@ def _stderr(msg: str) -> None:
 def run_sweep(spec: Spec | str | Path | dict, out: str | Path | None = None, *, jobs: int = 1,
               backend: str = "loky", address: str | None = None, resume: bool = False,
               threads_per_run: int | None = None, progress: bool = True,
-              echo: Callable[[str], None] | None = _stderr) -> SweepOutcome:
+              echo: Callable[[str], None] | None = _stderr, tls: dict | None = None) -> SweepOutcome:
     """Run (or finish, with ``resume``) a sweep into ``out`` (default ``results/<spec name>``).
 
     Raises :class:`migrants.errors.ConfigError` for a bad spec, option or
     result folder, before any run starts.  A run that raises is recorded in
-    ``errors.parquet`` and the sweep goes on.
+    ``errors.parquet`` and the sweep goes on.  ``tls``: {ca, cert, key} certificate files for a
+    Dask scheduler at ``tls://`` (``backends.dask_security``).
     """
     t0 = time.perf_counter()
     echo = echo or (lambda _m: None)
-    check_backend(backend, jobs, address)
-    plan: Plan = make_plan(spec)
+    check_backend(backend, jobs, address, tls)
+    if backend == "dask" and address and not address.startswith("tls://"):
+        echo(f"warning: {TCP_WARNING.format(address=address)}")
+    with loading(f"spec {spec if not isinstance(spec, (Spec, dict)) else getattr(spec, 'name', '(dict)')}"):
+        plan: Plan = make_plan(spec)
     out = Path(out) if out is not None else Path("results") / plan.spec.name
     threads = threads_per_run if threads_per_run is not None else default_threads(jobs, backend)
     with FolderLock(out):  # one command per folder: a second sweep or --resume on it is refused
@@ -67,12 +76,13 @@ def run_sweep(spec: Spec | str | Path | dict, out: str | Path | None = None, *, 
         manifest = plan.manifest(code_version(), {"created": now(), "status": "running", "backend": backend,
                                                   "jobs": jobs, "threads_per_run": threads})
         manifest, warnings = store.check(manifest, resume)
+        check_free_space(out, MIN_FREE_BYTES + RUN_FILE_BYTES * len(plan.runs))  # before any run
         for w in warnings:
             echo(f"warning: {w}")
         failed, ran, model_s = 0, 0, 0.0
         from tqdm import tqdm
 
-        with open_backend(backend, jobs, address) as imap:  # a backend that cannot start leaves OUT untouched
+        with open_backend(backend, jobs, address, tls) as imap:  # a backend that cannot start leaves OUT untouched
             store.start(manifest)
             moved = store.quarantine(plan.kpi_columns)
             for w in moved:
@@ -98,8 +108,15 @@ def run_sweep(spec: Spec | str | Path | dict, out: str | Path | None = None, *, 
                             store.add_error(plan.error_row(res))
                         bar.update(1)
                         bar.set_postfix(failed=failed)
-            except BaseException:
-                store.update_manifest(status="interrupted", updated=now())
+            except BaseException as e:
+                try:
+                    store.update_manifest(status="interrupted", updated=now())
+                except (OSError, ConfigError):  # the disk that stopped the sweep may refuse this too
+                    pass
+                if isinstance(e, DiskFull):
+                    raise DiskFull(f"--out {out}: the disk is full (writing {getattr(e, 'path', Path('?')).name}); the {len(store.done_ids() & set(planned))} "
+                                   "finished runs are kept, no file is partial: free some space, then rerun with "
+                                   "--resume") from None
                 raise
         summary = store.rebuild_summary(planned)
         errors = store.write_errors(plan.error_columns())

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..config import format_validation_error, read_yaml, scenario_path
+from ..config import check_name, format_validation_error, read_yaml, scenario_path
 from ..errors import ConfigError
 from ..policy.policyset import card_field_value
 from .kpis import KPI_GROUPS, check_kpi
@@ -66,7 +66,7 @@ class Factor(_Strict):
     labels: list[str] | None = None
     bounds: list[float] | None = None
     distribution: Literal["uniform", "loguniform", "integer"] = "uniform"
-    n_levels: int | None = Field(None, ge=2, description="factorial only: evenly spaced levels within bounds")
+    n_levels: int | None = Field(None, ge=2, le=10_000, description="factorial only: evenly spaced levels within bounds")
 
     @field_validator("path")
     @classmethod
@@ -154,7 +154,8 @@ class Design(_Strict):
     """How factors combine into design points."""
 
     type: Literal["factorial", "lhs", "sobol", "morris"] = "factorial"
-    samples: int | None = Field(None, ge=1, description="lhs: points; sobol: base N (a power of 2); morris: trajectories")
+    samples: int | None = Field(None, ge=1, le=1_000_000,
+                                description="lhs: points; sobol: base N (a power of 2); morris: trajectories")
     second_order: bool = False
     levels: int = Field(4, ge=2, description="morris: grid levels")
     scramble: bool = True
@@ -201,7 +202,7 @@ class Analysis(_Strict):
 class Spec(_Strict):
     """A sweep: see the module docstring and ``docs/sweeps.md``."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1)  # the default result folder results/<name>: check_name
     description: str = ""
     scenario: str = "baseline"
     months: int | None = Field(None, ge=1, le=1200)
@@ -229,6 +230,11 @@ class Spec(_Strict):
             if k == "seed":
                 raise ValueError("the runner sets each run's seed from the spec's root `seed`")
         return v
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v):
+        return check_name(v)
 
     @model_validator(mode="after")
     def _cross(self):
@@ -277,6 +283,10 @@ def load_spec(source: str | Path | dict) -> tuple[Spec, Path | None]:
         return Spec.model_validate(data), folder
     except ValidationError as e:
         raise ConfigError(format_validation_error(e, origin)) from None
+    except (RecursionError, TypeError, ValueError, OverflowError) as e:  # a value no validator foresaw
+        from ..errors import describe
+
+        raise ConfigError(f"{origin}: not a usable spec ({describe(e)})") from None
 
 
 def resolve_scenario(spec: Spec, folder: Path | None) -> str:

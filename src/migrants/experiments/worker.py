@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -29,6 +30,31 @@ class RunTask:
     provinces: list[str]
     granularity: str = "final"
     threads: int | None = None  # numba threads for this run (None: leave as is)
+    parent_pid: int | None = None  # the sweep's process: a worker it started exits when it dies
+
+
+#: how often a worker looks whether the sweep that started it is still alive (seconds)
+PARENT_POLL_S = 0.5
+_watched: set[int] = set()
+
+
+def watch_parent(parent_pid: int | None) -> None:
+    """In a worker process started by the sweep's process ``parent_pid`` (loky's workers are its
+    children), exit as soon as that process is gone, however it ended (SIGKILL included): the
+    kernel gives an orphan a new parent, which a daemon thread notices within ``PARENT_POLL_S``.
+    Nothing happens in the sweep's own process (``--jobs 1``) or on a remote worker (another parent)."""
+    if parent_pid is None or parent_pid in _watched or os.getpid() == parent_pid or os.getppid() != parent_pid:
+        return
+    _watched.add(parent_pid)
+    # (not prctl PR_SET_PDEATHSIG: it fires when the *thread* that started the worker ends, and
+    # loky may start workers from a thread that ends before the sweep does)
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)  # noqa: SLF001 - the sweep is gone: nobody will read this run's result
+
+    threading.Thread(target=watch, name="migrants-watch-parent", daemon=True).start()
 
 
 @dataclass
@@ -48,6 +74,7 @@ class RunResult:
 
 def run_task(task: RunTask) -> RunResult:
     """Run one (design point, replicate); never raises."""
+    watch_parent(task.parent_pid)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     t0 = time.perf_counter()
     try:

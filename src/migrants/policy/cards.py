@@ -28,7 +28,6 @@ what was expected.
 
 from __future__ import annotations
 
-import math
 
 import re
 from pathlib import Path
@@ -419,8 +418,14 @@ def build_card(data: dict, origin: str) -> CardBase:
         raise ConfigError(_format(e, origin)) from None
     bad = _non_finite(card.model_dump())
     if bad:
-        raise ConfigError(f"{origin}: field `{bad[0]}` = {bad[1]!r}: expected a finite number")
+        raise ConfigError(f"{origin}: field `{bad[0]}` = {bad[1]!r}: expected a finite number of at most "
+                          f"{CARD_NUMBER_MAX:,.0f} in size")
     return card
+
+
+#: largest magnitude of any number on a card (CNY, units, persons): beyond it the spend of a run
+#: overflows its 64-bit counters
+CARD_NUMBER_MAX = 1e12
 
 
 def _non_finite(node, path: str = ""):
@@ -435,7 +440,7 @@ def _non_finite(node, path: str = ""):
             hit = _non_finite(v, f"{path}.{i}")
             if hit:
                 return hit
-    elif isinstance(node, float) and not math.isfinite(node):
+    elif isinstance(node, (int, float)) and not isinstance(node, bool) and not abs(node) <= CARD_NUMBER_MAX:
         return path, node
     return None
 

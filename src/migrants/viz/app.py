@@ -33,6 +33,10 @@ import solara
 import solara.server.settings
 from mesa.visualization.utils import force_update
 
+from migrants.viz_cli import cdn_cache_only
+
+cdn_cache_only()  # the asset proxy serves the local cache only, never fetches
+
 from migrants.viz.components import Dashboard, LanguageToggle, PresetPicker
 from migrants.viz.i18n import lang, t
 from migrants.viz.presets import SCALE_CHOICES, VizModel, config_value, default_preset, levers_for
