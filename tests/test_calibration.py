@@ -223,3 +223,16 @@ def test_shipping_a_calibration_rewrites_only_the_fitted_lines():
     assert data["decisions"]["province_amenity"]["Jilin"] == {"value": -0.123, "basis": "calibrated",
                                                               "source": "calibrated: test"}
     assert data["decisions"]["beta_income"]["value"] == 2.5 and data["decisions"]["beta_income"]["basis"] == "calibrated"
+
+
+def test_a_calibration_folder_takes_one_command_at_a_time(tmp_path):
+    """A second calibration on a folder in use is refused at once (io.FolderLock), naming the holder."""
+    from migrants.calibration import calibrate
+    from migrants.errors import ConfigError
+    from migrants.io import FolderLock
+
+    out = tmp_path / "cal"
+    with FolderLock(out):
+        with pytest.raises(ConfigError, match="in use"):
+            calibrate(ROOT / "experiments" / "calibrate_tiny.yaml", out, progress=False, echo=lambda m: None)
+    assert not out.exists()

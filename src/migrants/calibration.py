@@ -340,11 +340,28 @@ def implausibility(mean, sd, err, rank: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ the calibration
-def calibrate(spec_path, out: Path, *, jobs: int = 1, backend: str = "loky", address: str | None = None,
-              resume: bool = False, holdout: str | None = None, progress: bool = True, echo=print,
-              tls: dict | None = None) -> dict:
-    """Run the calibration of ``spec_path`` into ``out``; returns fit.json's content (``tls``: the
-    certificate files for a Dask scheduler at tls://, as for ``run_sweep``)."""
+def calibrate(spec_path, out: Path, **options) -> dict:
+    """Run the calibration of ``spec_path`` into ``out``; returns fit.json's content.
+
+    ``options``: ``jobs``, ``backend``, ``address``, ``resume``, ``holdout``, ``progress``,
+    ``echo``, ``tls`` (the certificate files for a Dask scheduler at tls://, as for ``run_sweep``).
+    One command per folder (``io.FolderLock``: a second calibration or ``--resume`` on it is
+    refused), and the folder needs free space before any run starts.
+    """
+    from .io import MIN_FREE_BYTES, FolderLock, check_free_space
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: is a file; expected a folder")
+    holdout_ties(load_spec(spec_path), options.get("holdout"))  # a bad spec is refused before anything is written
+    with FolderLock(out):
+        check_free_space(out, MIN_FREE_BYTES)
+        return _calibrate(spec_path, out, **options)
+
+
+def _calibrate(spec_path, out: Path, *, jobs: int = 1, backend: str = "loky", address: str | None = None,
+               resume: bool = False, holdout: str | None = None, progress: bool = True, echo=print,
+               tls: dict | None = None) -> dict:
     from tqdm import tqdm
 
     from .experiments.backends import check_backend, open_backend
