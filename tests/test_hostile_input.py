@@ -101,6 +101,7 @@ def test_a_huge_file_and_a_fifo_are_not_read_whole(tmp_path):
     ("name=/tmp/x", "name"),
     ("name=..", "name"),
     ("scale=1", "more than memory allows"),
+    ("scale=5000000", "no working-age agent"),
     ("cities=[Shenyang]", "at least 2"),
     ("decisions.beta_income=1e308", "coefficient from -100 to 100"),
     ("decisions.move_cost_fixed=1e308", "moving cost from -1,000,000 to 1,000,000"),

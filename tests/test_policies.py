@@ -53,7 +53,7 @@ def test_shipped_cards_load_with_sources(name):
 def test_scenario_packages_build(name):
     cfg = load_scenario(name)
     assert cfg.policies, name
-    m = MigrationModel(scenario=name, overrides={"scale": 10**6, "months": 0})
+    m = MigrationModel(scenario=name, overrides={"scale": 200_000, "months": 0})
     assert len(m.policy.levers) == len(load_cards(cfg.policies))
 
 

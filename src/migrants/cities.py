@@ -92,6 +92,9 @@ COLUMN_MAX: dict[str, float] = {
 #: most agents a scenario may ask for (persons / scale): each takes a few hundred bytes, with the
 #: model's working copies several GB at this count
 MAX_AGENTS = 30_000_000
+#: the least share of a city's residents of working age (census 2010 and 2020: 62-78% aged 15-64;
+#: assumption with a margin), for the one-agent-per-city check of ``scale``
+WORKING_AGE_SHARE_MIN = 0.5
 #: largest ten-year change of a city's population, either way (pop2020 / pop2010); shipped: 0.76 to 1.12
 POP_RATIO_MAX = 3.0
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -276,12 +279,19 @@ def scenario_cities(cfg, all_cities: pd.DataFrame | None = None) -> pd.DataFrame
 
 
 def _check_scale(cfg, cities: pd.DataFrame) -> pd.DataFrame:
-    """The scenario's ``scale`` makes at most ``MAX_AGENTS`` agents.  (A city smaller than one
-    agent simply has no working-age agents: its minors, students and retirees are still counted,
-    and quick structural tests use such scales on purpose.)"""
+    """The scenario's ``scale`` makes at most ``MAX_AGENTS`` agents, and leaves every simulated city
+    at least one working-age agent (a city without one would have no jobs, no unemployment and no
+    movers: silently wrong).  At least half of a city's residents are of working age
+    (``WORKING_AGE_SHARE_MIN``), so its census count / scale x that share must reach 1."""
     scale = getattr(cfg, "scale", None)
     col = f"pop{getattr(cfg, 'census', 2020)}"
     if scale is not None and col in cities.columns and len(cities):
+        small = int(np.argmin(cities[col].to_numpy()))
+        least = int(cities[col].iloc[small])
+        if least * WORKING_AGE_SHARE_MIN / scale < 1:
+            raise ConfigError(f"scenario {cfg.name}: field `scale` = {scale:,}: {cities['name_en'].iloc[small]} "
+                              f"({least:,} persons) would have no working-age agent; expected a scale of at most "
+                              f"{int(least * WORKING_AGE_SHARE_MIN):,} persons an agent")
         total = int(cities[col].sum())
         if total / scale > MAX_AGENTS:
             raise ConfigError(f"scenario {cfg.name}: field `scale` = {scale:,}: {total:,} persons would make "
