@@ -16,7 +16,7 @@ from migrants.policy import talent
 from migrants.population import OWNER, RENTER, SUBSIDISED, Population
 
 SHENYANG, DALIAN = 0, 7
-SCALE = 10**7
+SCALE = 500_000  # the coarsest scale that leaves every tiny city a working-age agent (cities._check_scale)
 
 
 def card(tmp_path, name, **fields):
