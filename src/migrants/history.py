@@ -202,6 +202,15 @@ class Record:
         return [e for e in self.events if e[0] <= month]
 
 
+def record_of(cfg, geo) -> "Record | None":
+    """The scenario's record of the years (``data.history``) for its geography
+    (``cities.load_geography``), or None when its inputs are held at their start values."""
+    if not cfg.time_varying_inputs:
+        return None
+    return load_record(cfg.resolve(cfg.data.history), geo.cities, geo.links, geo.rest_of_china["name_en"],
+                       set(geo.all_cities["name_en"]), set(geo.provinces.index))
+
+
 def load_record(folder: Path, cities: pd.DataFrame, links: pd.DataFrame, roc_name: str,
                 known_cities: set[str], known_provinces: set[str]) -> Record:
     """Read and check every table of ``folder`` (configs/history) for these cities and links.

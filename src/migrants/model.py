@@ -98,9 +98,7 @@ class MigrationModel(mesa.Model):
                **{k: geo.rest_of_china[k]["value"]
                   for k in ("wage_cny_year", "house_price_cny_m2", "employment_probability")}}
         # the world's record by date (configs/history), or None: inputs held at their start values
-        self.record = (history.load_record(cfg.resolve(cfg.data.history), cities, self.links, roc["name_en"],
-                                           set(geo.all_cities["name_en"]), set(provinces.index))
-                       if cfg.time_varying_inputs else None)
+        self.record = history.record_of(cfg, geo)
         self.graph = geo.graph  # every link, for the map
         self.hours = self._travel_hours()  # the links open at the start
         self.cross_province = geo.cross_province.astype(float)
@@ -554,9 +552,7 @@ def check_scenario(scenario="baseline", overrides: dict | None = None) -> tuple[
 
     cfg = load_scenario(scenario, dict(overrides or {}))
     geo = cities_mod.load_geography(cfg)
-    record = (history.load_record(cfg.resolve(cfg.data.history), geo.cities, geo.links, geo.rest_of_china["name_en"],
-                                  set(geo.all_cities["name_en"]), set(geo.provinces.index))
-              if cfg.time_varying_inputs else None)
+    record = history.record_of(cfg, geo)
     load_vital_rates(cfg.resolve(cfg.data.vital_rates))
     census_inputs(cfg, geo)
     if cfg.policies:

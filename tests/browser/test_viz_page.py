@@ -105,6 +105,14 @@ def step(page) -> None:
     page.locator(".migrants-step").click()
 
 
+def step_drawn(page, n: int) -> None:
+    """Step ``n`` times, each time until every view has drawn the new month."""
+    for _ in range(n):
+        m = month(page)
+        step(page)
+        wait_drawn(page, m + 1)
+
+
 def load_preset(page, title: str) -> None:
     """Choose a preset in the picker and wait until its model is on the page and drawn."""
     page.locator(".migrants-preset-select").click()
@@ -305,10 +313,7 @@ def test_map_polygons_boundaries_labels_and_measure(base_url, page):
         assert d and len(d) > 100, cls
     for view in ("map", "inset"):
         _assert_no_overlap(page.evaluate(LABEL_BOXES_JS, view))
-    for _ in range(3):
-        m = month(page)
-        step(page)
-        wait_drawn(page, m + 1)
+    step_drawn(page, 3)
     assert page.locator(".migrants-view[data-name=map] g.m-arc").count() == 10  # the default largest N
     before = page.evaluate(FILLS_JS)
     page.locator(".migrants-measure-select").click()
@@ -386,10 +391,7 @@ def test_screenshots_and_the_classroom_fold(base_url, page, language):
         page.get_by_role("button", name="中文").click()
         page.locator(".migrants-month", has_text="月份").wait_for(timeout=30_000)
     assert page.get_by_text("This website runs on Solara").count() == 0
-    for _ in range(2):
-        m = month(page)
-        step(page)
-        wait_drawn(page, m + 1)
+    step_drawn(page, 2)
     page.evaluate("document.fonts.ready")
     page.screenshot(path=str(SHOTS / f"baseline-{language}.png"))
     title = TEACHING_TITLE if language == "en" else "课程：两座城市，一个工资差距：预期工资与迁移"
@@ -400,10 +402,7 @@ def test_screenshots_and_the_classroom_fold(base_url, page, language):
         wait_drawn(page, 0)
     else:
         load_preset(page, title)
-    for _ in range(3):
-        m = month(page)
-        step(page)
-        wait_drawn(page, m + 1)
+    step_drawn(page, 3)
     page.evaluate("document.fonts.ready")
     page.screenshot(path=str(SHOTS / f"{TEACHING}-{language}.png"))
     # a teacher's projector: map, month, Play/Step and the lesson's levers without scrolling

@@ -53,7 +53,6 @@ COUNTS = {
     "--threads-per-run": (1, "a whole number of threads"),
     "--replicates": (1, "a whole number of replicates"),
     "--ensemble": (1, "a whole number of parameter draws"),
-    "--port": (1, "a port number"),
 }
 
 
