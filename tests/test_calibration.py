@@ -34,7 +34,7 @@ def small_spec(tmp_path, **changes) -> Path:
                  {"path": "decisions.rest_of_china_return_month", "bounds": [0.003, 0.02], "log": True}],
         "targets": [{"kind": "city", "target": "population", "sd_pct": 3.0}],
         "method": {"waves": 2, "points_per_wave": 6, "candidates": 2000, "posterior_draws": 1000, "leaders": 2,
-                   "leader_seeds": 1},
+                   "leader_seeds": 1, "polish_steps": 2, "polish_seeds": 1},
     }
     spec.update(changes)
     path = tmp_path / "spec.yaml"
@@ -60,13 +60,22 @@ def test_calibrate_tiny_end_to_end(tmp_path):
     for f in spec.free:  # draws stay inside the prior's bounds
         assert post[f.path].between(*f.bounds).all()
     fit = json.loads((out / "fit.json").read_text())
-    # every wave's points, the posterior's most likely draw simulated as a check, the leaders rerun
+    # every wave's points, the posterior's most likely draw simulated as a check, the leaders rerun,
+    # the polish's points with its common seeds and its end point with fresh seeds
     M = spec.method
-    assert fit["runs"]["total"] == M.waves * M.points_per_wave + spec.replicates + M.leaders * M.leader_seeds
+    pol = fit["polish"]
+    assert fit["runs"]["total"] == (M.waves * M.points_per_wave + spec.replicates + M.leaders * M.leader_seeds
+                                    + pol["evaluations"] * M.polish_seeds + M.leader_seeds)
     assert fit["posterior_mode_check"]["wave"] == M.waves + 1
     lead = {r["run_id"]: r for r in fit["leaders"]}
-    assert len(lead) == M.leaders and fit["best_run"]["run_id"] in lead
-    assert fit["best_run"]["distance"] == min(r["distance_mean"] for r in lead.values())
+    best_leader = min(r["distance_mean"] for r in lead.values())
+    assert len(lead) == M.leaders and pol["distance_leader"] == best_leader
+    assert pol["iterations"] <= M.polish_steps and pol["evaluations"] >= 1
+    if pol["adopted"]:  # the polish replaces the leader only if better on fresh seeds
+        assert fit["best_run"]["distance"] == pol["distance_fresh_seeds"] < best_leader
+        assert [fit["best_run"][n] for n in names] == pol["x"]
+    else:
+        assert fit["best_run"]["run_id"] in lead and fit["best_run"]["distance"] == best_leader
     assert all(r["seeds"] == M.leader_seeds + 1 for r in lead.values())
     assert fit["targets"]["n"] > 11 and set(fit["estimate"]) == set(names)
     for e in fit["estimate"].values():
@@ -98,6 +107,27 @@ def test_resume_after_sigkill_gives_the_same_posterior_whatever_the_jobs(tmp_pat
     pd.testing.assert_frame_equal(pd.read_parquet(a / "posterior.parquet"), pd.read_parquet(b / "posterior.parquet"))
     runs = lambda d: pd.read_parquet(d / "runs").drop(columns="model_s").sort_values("run_id")  # noqa: E731
     pd.testing.assert_frame_equal(runs(a).reset_index(drop=True), runs(b).reset_index(drop=True))
+
+
+def test_the_polish_descends_to_the_least_squares_point():
+    """polish_estimate on errors linear in the unit cube, r(u) = A (u - u*): the descent ends at u*
+    (a noiseless check of the wiring: bounds, the forward-difference Jacobian, the estimate)."""
+    from migrants.calibration import from_unit, load_spec, polish_estimate, to_unit
+
+    spec = load_spec(ROOT / "experiments" / "calibrate_tiny.yaml")
+    spec.method.polish_steps, spec.method.polish_step = 20, 0.01
+    u_star = np.array([0.3, 0.7, 0.55])
+    A = np.random.default_rng(1).normal(size=(12, 3))
+    asked = []
+
+    def evaluate(xs, label):
+        asked.append(len(xs))
+        return (to_unit(spec, xs) - u_star[None, :]) @ A.T
+
+    res = polish_estimate(spec, from_unit(spec, np.array([0.6, 0.2, 0.9])), evaluate)
+    assert np.allclose(to_unit(spec, np.array(res["x"])), u_star, atol=1e-6)
+    assert res["distance_common_seeds"] < 1e-6 < res["distance_start"]
+    assert 3 in asked  # a Jacobian's d points are asked for at once (run in parallel)
 
 
 def test_recovers_known_parameters_of_a_synthetic_record(tmp_path):

@@ -156,6 +156,29 @@ def test_after_the_table_rates_carry_on_with_the_declared_change():
     assert np.isclose(late.tfr[0], 6.0 * 1000 / 1000 / 2000 * 0.97**2)
 
 
+def test_cities_share_their_province_births_by_their_census_fertility():
+    """relative_fertility: children 0-4 per woman 15-49 over the province's pooled ratio, to
+    the power of the weight; VitalRates keeps the province's births and splits them so."""
+    from migrants.demography import relative_fertility
+
+    pyr = np.zeros((3, 2, 101))
+    pyr[:, 1, 15:50] = 100.0  # 3,500 women 15-49 in every city
+    pyr[0, :, 0:5], pyr[1, :, 0:5], pyr[2, :, 0:5] = 70.0, 140.0, 10.0  # 700, 1,400 and 100 children
+    prov = np.array(["A", "A", "B"])
+    assert np.allclose(relative_fertility(pyr, prov, 1.0), [2 / 3, 4 / 3, 1.0])  # pooled ratio of A: 0.3
+    assert np.allclose(relative_fertility(pyr, prov, 0.5), np.sqrt([2 / 3, 4 / 3, 1.0]))
+    assert np.allclose(relative_fertility(pyr, prov, 0.0), 1.0)
+    table = pd.DataFrame({"province": ["A"], "year": [2015], "births_per_1000": [8.0], "deaths_per_1000": [7.0],
+                          "tfr": [np.nan], "source": ["t"]})
+    rel = relative_fertility(pyr, prov, 1.0)
+    vr = VitalRates(table, prov, np.array([1.0, 1.0, 1.3]), -0.03, -0.015, rel)
+    pop, women, deaths = np.array([1000.0, 3000.0, 500.0]), np.array([2000.0, 1000.0, 10.0]), np.ones(3)
+    vr.update(2015, pop, women, deaths)
+    assert np.isclose(vr.tfr[1] / vr.tfr[0], 2.0)  # the census's ratio of fertility
+    assert np.isclose((vr.tfr[:2] * women[:2]).sum(), 8.0 * 4000 / 1000)  # the province's recorded births
+    assert np.isclose(vr.tfr[2], 1.3)  # a province without a record keeps its TFR (ratio 1: its only city)
+
+
 @pytest.fixture(scope="module")
 def baseline_frame():
     return MigrationModel(scenario="baseline").run().city_frame()

@@ -133,6 +133,7 @@ class Demography(_Strict):
     vocational_share_of_non_tertiary: Param
     fertility_change_after_table_year: Param
     mortality_change_after_table_year: Param
+    city_fertility_weight: Param
 
 
 class Labour(_Strict):

@@ -97,6 +97,28 @@ def fertility_shape() -> np.ndarray:
     return shape / shape.sum()
 
 
+def relative_fertility(pyramid: np.ndarray, province, weight: float) -> np.ndarray:
+    """Each city's fertility relative to its province's simulated cities (C,), from its census.
+
+    pyramid : (C, 2, 101) persons by sex (1 women) and single year; province : (C,) names;
+    weight : exponent (``demography.city_fertility_weight``; 0 gives 1 everywhere).
+    The child-woman ratio (children aged 0-4 per woman aged 15-49; a standard indirect
+    measure of fertility where births are not recorded by city) over the province's pooled
+    ratio, to the power ``weight``.  The provinces record births, not their cities: this
+    shares a province's births among its cities as the census saw them born.
+    """
+    province = np.asarray(province)
+    children = pyramid[:, :, 0:5].sum((1, 2))
+    women = pyramid[:, 1, 15:50].sum(1)
+    rel = np.ones(len(province))
+    for p in dict.fromkeys(province):
+        c = province == p
+        pooled = children[c].sum() / max(women[c].sum(), 1.0)
+        if pooled > 0:
+            rel[c] = np.where(women[c] > 0, children[c] / np.maximum(women[c], 1.0) / pooled, 1.0)
+    return rel ** float(weight)
+
+
 def fertility_table(tfr: np.ndarray) -> np.ndarray:
     """Monthly births per woman by city and age, shape (C, 128): ``tfr`` (C,) times the
     age schedule (``fertility_shape``), so the sum over ages is ``tfr``."""

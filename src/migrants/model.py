@@ -140,7 +140,9 @@ class MigrationModel(mesa.Model):
         dem = cfg.demography
         self.vital_rates = VitalRates(load_vital_rates(cfg.resolve(cfg.data.vital_rates)), cities["province"],
                                       prov["tfr_2020"], dem.fertility_change_after_table_year.value,
-                                      dem.mortality_change_after_table_year.value)
+                                      dem.mortality_change_after_table_year.value,
+                                      demography.relative_fertility(pyramid, cities["province"],
+                                                                    dem.city_fertility_weight.value))
 
         # --- labour market ----------------------------------------------------
         cen = take_census(self.people, 0, C)

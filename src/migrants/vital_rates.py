@@ -6,9 +6,11 @@ communiqués and yearbooks, each row with its source.  The model keeps the age
 *shapes* of fertility and mortality (``demography.fertility_shape``, the
 Gompertz schedule) and, each January, scales them per province so that the
 year's expected births and deaths at the current age structure equal the
-recorded rates:
+recorded rates, sharing the province's births among its cities by their census
+fertility ``r_c`` (``demography.relative_fertility``: 1 for every city if the
+cities' censuses are not used):
 
-    F_p(y) = CBR_p(y) x pop_p / (1000 x sum over women agents in p of scale x shape(age))
+    F_c(y) = r_c x CBR_p(y) x pop_p / (1000 x sum over women agents in p of r x scale x shape(age))
     M_p(y) = CDR_p(y) x pop_p / (1000 x expected deaths at the unscaled schedule)
 
 ``F`` is then the total fertility of the simulated women and ``M`` a
@@ -68,10 +70,11 @@ class VitalRates:
     city_province : (C,) province of each city
     tfr_2020 : (C,) fallback fertility of cities whose province has no rows
     fertility_change, mortality_change : yearly relative change after the table
+    relative_fertility : (C,) each city's fertility relative to its province's (default 1)
     """
 
     def __init__(self, table: pd.DataFrame, city_province, tfr_2020, fertility_change: float,
-                 mortality_change: float):
+                 mortality_change: float, relative_fertility=None):
         self.city_province = np.asarray(city_province)
         self.provinces = list(dict.fromkeys(self.city_province))
         self.fertility_change = float(fertility_change)
@@ -84,7 +87,8 @@ class VitalRates:
             if np.isfinite(r.deaths_per_1000):
                 self.cdr[(r.province, int(r.year))] = float(r.deaths_per_1000)
         C = self.city_province.size
-        self.tfr = np.asarray(tfr_2020, float).copy()  # F by city (total fertility of the agents)
+        self.relative_fertility = np.ones(C) if relative_fertility is None else np.asarray(relative_fertility, float)
+        self.tfr = np.asarray(tfr_2020, float) * self.relative_fertility  # F by city (total fertility of the agents)
         self.mortality = np.ones(C)  # M by city
         self.year: int | None = None
 
@@ -102,9 +106,9 @@ class VitalRates:
         for p in self.provinces:
             c = self.city_province == p
             pop = float(np.sum(population[c]))
-            for rates, current, per_unit, change in (
-                    (self.cbr, self.tfr, women_exposure, self.fertility_change),
-                    (self.cdr, self.mortality, expected_deaths, self.mortality_change)):
+            for rates, current, per_unit, share, change in (
+                    (self.cbr, self.tfr, women_exposure, self.relative_fertility, self.fertility_change),
+                    (self.cdr, self.mortality, expected_deaths, np.ones_like(self.mortality), self.mortality_change)):
                 years = sorted(y for (q, y) in rates if q == p)
                 if not years or years[0] > year:
                     continue  # no record yet: the fallback
@@ -113,7 +117,7 @@ class VitalRates:
                     current[c] *= (1 + change) ** (year - prev)
                     continue
                 ry = max(y for y in years if y <= year)
-                unit = float(np.sum(per_unit[c]))
+                unit = float(np.sum(per_unit[c] * share[c]))
                 if unit > 0:
-                    current[c] = rates[(p, ry)] * pop / 1000.0 / unit * (1 + change) ** max(year - last, 0)
+                    current[c] = share[c] * rates[(p, ry)] * pop / 1000.0 / unit * (1 + change) ** max(year - last, 0)
         self.year = year
