@@ -275,9 +275,9 @@ def invoke(args: list[str]) -> tuple[object, str, str]:
 
 
 def written(out: Path) -> list[str]:
-    """Files under ``out`` and stray siblings of it (the lock file aside)."""
+    """Files under ``out`` and stray siblings of it (its lock file included)."""
     found = [str(p) for p in out.rglob("*")] if out.exists() else []
-    found += [str(p) for p in out.parent.glob(f".{out.name}*") if not p.name.endswith(".lock")]
+    found += [str(p) for p in out.parent.glob(f".{out.name}*")]
     return found + ([str(out)] if out.exists() and not found else [])
 
 
