@@ -37,6 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
 TINY_SPEC = ROOT / "experiments" / "tiny.yaml"
 HANG_S = 120  # no input may keep a command longer than this (a hang bound, not a timing test)
+#: the fuzzed commands run under a memory cap this much above what the process held before them
+#: (a tiny run needs about 1 GB of address space; see migrants.memory)
+FUZZ_HEADROOM = 3 * 2 ** 30
 
 TINY = load_scenario("tiny")
 PARAM_PATHS = [p for p, _ in iter_params(TINY)]
@@ -231,6 +234,14 @@ def data_case(draw):
 
 
 # ------------------------------------------------------------------ running and judging
+def vm_size() -> int:
+    """This process's address space now, bytes (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+    raise OSError("no VmSize in /proc/self/status")
+
+
 class Hang(Exception):
     pass
 
@@ -275,9 +286,9 @@ def invoke(args: list[str]) -> tuple[object, str, str]:
 
 
 def written(out: Path) -> list[str]:
-    """Files under ``out`` and stray siblings of it (the lock file aside)."""
+    """Files under ``out`` and stray siblings of it (its lock file included)."""
     found = [str(p) for p in out.rglob("*")] if out.exists() else []
-    found += [str(p) for p in out.parent.glob(f".{out.name}*") if not p.name.endswith(".lock")]
+    found += [str(p) for p in out.parent.glob(f".{out.name}*")]
     return found + ([str(out)] if out.exists() and not found else [])
 
 
@@ -381,4 +392,4 @@ def tally(outcomes: list[Outcome]) -> dict:
     return {k: {v: c[(k, v)] for v in ("exit0", "exit2", "mishandled")} for k in STRATEGIES}
 
 
-__all__ = ["STRATEGIES", "Outcome", "run_case", "tally", "copy"]
+__all__ = ["FUZZ_HEADROOM", "STRATEGIES", "Outcome", "run_case", "tally", "copy", "vm_size"]

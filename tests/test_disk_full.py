@@ -54,7 +54,7 @@ def test_a_run_that_fills_the_disk_leaves_nothing(tmp_path, capsys, monkeypatch)
     line = one_line(capsys.readouterr().err)
     assert code == 2 and "disk is full" in line and "nothing was written" in line
     assert not out.exists()
-    assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")] == []
+    assert list(tmp_path.iterdir()) == []  # no lock file either
 
 
 def test_a_run_that_fills_the_disk_keeps_the_earlier_run_whole(tmp_path, capsys, monkeypatch):
@@ -116,3 +116,46 @@ def test_other_write_errors_are_not_called_a_full_disk(tmp_path, monkeypatch):
         mio.write_parquet(pd.DataFrame({"a": [1]}), tmp_path / "x.parquet")
     assert not isinstance(e.value, ConfigError)
     assert list(tmp_path.iterdir()) == []
+
+
+SMALL_CALIBRATION = {
+    "name": "small", "scenario": "history", "seed": 7, "replicates": 1,
+    "overrides": {"scale": 20000, "cities": ["Shenyang", "Anshan", "Fushun", "Benxi", "Fuxin", "Liaoyang", "Tieling",
+                                             "Dalian", "Changchun", "Harbin", "Beijing"]},
+    "free": [{"path": "decisions.consider_base_month", "bounds": [0.004, 0.02], "log": True}],
+    "targets": [{"kind": "city", "target": "population", "sd_pct": 3.0}],
+    "method": {"waves": 1, "points_per_wave": 4, "candidates": 100, "posterior_draws": 100, "leaders": 1,
+               "leader_seeds": 1},
+}
+
+
+def test_a_calibration_that_fills_the_disk_stops_with_one_line_and_resumes(tmp_path, capsys, monkeypatch):
+    import yaml
+
+    spec = tmp_path / "small.yaml"
+    spec.write_text(yaml.safe_dump(SMALL_CALIBRATION))
+    out = tmp_path / "cal"
+    calls = full_after(monkeypatch, 3)  # three runs land, the fourth does not
+    code = main(["calibrate", str(spec), "--quiet", "--out", str(out)])
+    line = one_line(capsys.readouterr().err)
+    assert code == 2 and "disk is full" in line and "3 finished runs" in line and "--resume" in line
+    assert hidden_or_partial(tmp_path) == [] and not (tmp_path / ".cal.lock").exists()
+    runs = sorted((out / "runs").glob("*.parquet"))
+    assert len(runs) == 3 and all(len(pd.read_parquet(p)) == 1 for p in runs)  # whole files only
+    kept = {p.name: p.read_bytes() for p in runs}
+    assert not (out / "posterior.parquet").exists()
+    calls["n"] = -10 ** 9  # space freed
+    code = main(["calibrate", str(spec), "--quiet", "--out", str(out), "--resume"])
+    assert code == 0, capsys.readouterr().err
+    fit = json.loads((out / "fit.json").read_text())
+    assert fit["runs"]["total"] == 4 + 1 + 1 and (out / "posterior.parquet").exists()
+    assert {p.name: p.read_bytes() for p in runs} == kept  # the finished runs were kept, not redone
+
+
+def test_an_ensemble_that_fills_the_disk_leaves_nothing(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "ens"
+    full_after(monkeypatch, 2)  # the members' mean lands, their stacked rows do not
+    code = main(["run", "tiny", "--months", "1", "--ensemble", "2", "--quiet", "--out", str(out)])
+    line = one_line(capsys.readouterr().err)
+    assert code == 2 and "disk is full" in line and "nothing was written" in line
+    assert list(tmp_path.iterdir()) == []  # no folder, no stage, no lock

@@ -61,7 +61,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .config import CONFIG_DIR, format_validation_error, province_key, read_yaml
-from .errors import ConfigError
+from .errors import ConfigError, DiskFull
 
 
 class _Strict(BaseModel):
@@ -371,7 +371,13 @@ def calibrate(spec_path, out: Path, **options) -> dict:
     holdout_ties(load_spec(spec_path), options.get("holdout"))  # a bad spec is refused before anything is written
     with FolderLock(out):
         check_free_space(out, MIN_FREE_BYTES)
-        return _calibrate(spec_path, out, **options)
+        try:
+            return _calibrate(spec_path, out, **options)
+        except DiskFull as e:  # every file is written atomically: the finished runs are whole, resumable
+            done = len(list((out / "runs").glob("*.parquet"))) if (out / "runs").is_dir() else 0
+            raise DiskFull(f"--out {out}: the disk is full (writing {getattr(e, 'path', Path('?')).name}); the "
+                           f"{done} finished runs are kept, no file is partial: free some space, then rerun with "
+                           "--resume") from None
 
 
 def _calibrate(spec_path, out: Path, *, jobs: int = 1, backend: str = "loky", address: str | None = None,

@@ -61,7 +61,11 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, RecursionError):
         return "RecursionError: nested too deeply"
     if isinstance(exc, MemoryError):
-        return "MemoryError: the input asks for more memory than there is"
+        from .memory import ENV, current_limit, size_text
+
+        limit = current_limit()
+        return ("MemoryError: the input asks for more memory than " +
+                (f"the limit of {size_text(limit)} ({ENV})" if limit is not None else "there is"))
     msg = str(exc)
     if len(msg) > 2 * MAX_QUOTED:
         msg = msg[:2 * MAX_QUOTED] + f"... ({len(msg):,} characters)"
@@ -81,6 +85,10 @@ def loading(what: str):
         if e.errno in (errno.ENOSPC, errno.EDQUOT):
             raise ConfigError(f"{what}: the disk is full ({e.filename or 'no file named'})") from None
         raise ConfigError(f"{what}: cannot be read ({describe(e)})") from None
+    except MemoryError:  # a cap (migrants.memory) or the machine refused it: say which, not "not usable"
+        from .memory import out_of_memory
+
+        raise ConfigError(out_of_memory(what)) from None
     except LOAD_ERRORS as e:
         raise ConfigError(f"{what}: not usable ({describe(e)})") from None
 

@@ -144,9 +144,10 @@ class FolderLock:
     """An exclusive lock on a result folder for the life of a command (``with FolderLock(out):``).
 
     The lock is ``fcntl.flock`` on a sibling file ``.<name>.lock`` (the folder itself may not
-    exist yet, and must stay free of other files); the kernel drops it when the process ends,
-    however it ends, so a killed command never leaves a stale lock.  A second command on the
-    same folder gets ConfigError at once instead of running the same runs twice.
+    exist yet, and must stay free of other files).  The holder removes the file when it lets go,
+    however the command ends (done, exit 2, Ctrl-C); only a killed holder leaves it, and the
+    kernel has dropped its flock, so the next command takes the file over.  A second command on
+    the same folder gets ConfigError at once instead of running the same runs twice.
     """
 
     def __init__(self, out: Path, what: str = "--out"):
@@ -158,26 +159,40 @@ class FolderLock:
         import fcntl
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "a+")
-        try:
-            fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._fh.seek(0)
-            holder = self._fh.read().strip() or "another process"
-            self._fh.close()
-            raise ConfigError(f"{self.what} {self.out}: in use by {holder}; wait for it to finish, "
-                              "or choose another folder") from None
-        self._fh.seek(0)
-        self._fh.truncate()
-        self._fh.write(f"pid {os.getpid()}")
-        self._fh.flush()
+        while True:
+            fh = open(self.path, "a+")
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                fh.seek(0)
+                holder = fh.read().strip() or "another process"
+                fh.close()
+                raise ConfigError(f"{self.what} {self.out}: in use by {holder}; wait for it to finish, "
+                                  "or choose another folder") from None
+            # a holder that let go in between removed the file we opened: lock the one now there
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fh.fileno()).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            fh.close()
+        self._fh = fh
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
         return self
 
     def __exit__(self, *exc):
         import fcntl
 
+        if self._fh is None:
+            return False
+        self.path.unlink(missing_ok=True)  # while still held, so nobody locks a file about to go
         fcntl.flock(self._fh, fcntl.LOCK_UN)
         self._fh.close()
+        self._fh = None
         return False
 
 

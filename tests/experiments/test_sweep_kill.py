@@ -1,4 +1,6 @@
-"""Killing a sweep's parent process (SIGKILL: no handler runs) stops its loky workers."""
+"""Killing a sweep's parent process (SIGKILL: no handler runs) stops its workers: loky's (our
+parent watch, worker.watch_parent) and a local Dask cluster's (distributed's own: each worker
+process exits when the pipe from the process that started it closes)."""
 
 from __future__ import annotations
 
@@ -62,6 +64,54 @@ def test_sigkill_of_the_parent_stops_its_workers(tmp_path):
         for w in workers:  # never leave them behind, whatever failed above
             if alive(w):
                 os.kill(w, signal.SIGKILL)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below ``pid`` (children, their children, ...)."""
+    found, grew = {pid}, True
+    while grew:
+        grew = False
+        for d in Path("/proc").iterdir():
+            if not d.name.isdigit() or int(d.name) in found:
+                continue
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            state, ppid = stat[stat.rindex(")") + 2:].split()[:2]
+            if int(ppid) in found and state != "Z":
+                found.add(int(d.name))
+                grew = True
+    return sorted(found - {pid})
+
+
+def test_sigkill_of_a_dask_sweeps_parent_stops_its_local_cluster(tmp_path):
+    out = tmp_path / "sweep"
+    proc = subprocess.Popen([sys.executable, "-m", "migrants.cli", "sweep", str(TINY), "--backend", "dask",
+                             "--jobs", "2", "--threads-per-run", "1", "--out", str(out), "--quiet"], cwd=ROOT,
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    started: list[int] = []
+    try:
+        deadline = time.monotonic() + 240
+        while not ((out / "runs").exists() and any((out / "runs").glob("*.parquet"))):
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "no run finished in time"
+            time.sleep(0.05)
+        started = descendants(proc.pid)  # the workers (the scheduler and nannies live in the parent)
+        cmdlines = [Path(f"/proc/{p}/cmdline").read_bytes() for p in started]
+        assert sum(b"spawn_main" in c for c in cmdlines) >= 2, cmdlines
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 30  # a hang bound: they go within a second
+        while any(alive(p) for p in started) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [p for p in started if alive(p)], "Dask workers outlived the sweep"
+    finally:
+        for p in started:
+            if alive(p):
+                os.kill(p, signal.SIGKILL)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
 

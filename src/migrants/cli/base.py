@@ -70,9 +70,16 @@ def main(argv: list[str] | None = None) -> int:
     """Console entry point: the exit code (2 on bad input, also for usage errors, each one line)."""
     from ..errors import click_exceptions, one_line, usage_message
 
+    from .. import memory
+
     args = sys.argv[1:] if argv is None else list(argv)
     try:
+        if argv is None:  # this process is the command: cap its memory (an in-process caller: memory.cap)
+            memory.cap(memory.configured_limit())
         code = app(args=args, standalone_mode=False)
+    except MemoryError:  # the cap (or the machine) refused an allocation; what was written is cleaned up
+        typer.echo(f"error: {memory.out_of_memory('migrants ' + (args[0] if args else ''))}", err=True)
+        return 2
     except click_exceptions("NoArgsIsHelpError") as e:
         e.show()
         return 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import List, Optional
 
@@ -11,8 +12,6 @@ import typer
 
 from ..errors import ConfigError, loading
 from .base import app, check_counts, fail, parse_sets
-
-_held: list = []  # the result-folder locks of this command (io.FolderLock), released when the process ends
 
 
 @app.command()
@@ -42,57 +41,58 @@ def run(
     from ..summary import format_summary
 
     check_counts(months=months, scale=scale, seed=seed, jobs=jobs, threads=threads, ensemble=ensemble)
-    try:
-        ov = parse_sets(set_)
-        if months is not None:
-            ov["months"] = months
-        if policy:
+    with ExitStack() as held:
+        try:
+            ov = parse_sets(set_)
+            if months is not None:
+                ov["months"] = months
+            if policy:
+                with loading(f"scenario {scenario}"):
+                    ov["policies"] = PolicySet.of(scenario, ov).plus(policy).refs
+            if scale is not None:
+                ov["scale"] = scale
+            from ..config import load_scenario
+
+            with loading(f"scenario {scenario}"):  # an input no check foresaw: one line, exit 2
+                name = load_scenario(scenario, ov).name + "".join(f"+{p}" for p in policy or [])
+            out = run_folder(out, name, force)
+            from ..io import FolderLock, check_free_space
+
+            check_free_space(out)  # before the simulation, not after it
+
+            held.enter_context(FolderLock(out))  # let go (and its file removed) however the command ends
+            if ensemble is not None:
+                _run_ensemble(scenario, ensemble, ov, seed, jobs, out, quiet, threads)
+                return
+            from ..kernels import compiled_before, idle_cores, set_threads
+
+            set_threads(threads if threads is not None else idle_cores())
+            if not quiet and not compiled_before():
+                typer.echo("migrants: compiling the model's numerical kernels (numba; once after set-up, about 30 s; "
+                           "cached for later runs)", err=True)
+            t0 = time.perf_counter()
             with loading(f"scenario {scenario}"):
-                ov["policies"] = PolicySet.of(scenario, ov).plus(policy).refs
-        if scale is not None:
-            ov["scale"] = scale
-        from ..config import load_scenario
+                model = MigrationModel(scenario=scenario, rng=seed, overrides=ov)
+        except ConfigError as e:
+            fail(str(e))
+        cfg = model.config
+        n = cfg.months
+        for w in model.policy.warnings:
+            typer.echo(f"warning: {w}", err=True)
+        if not quiet:
+            typer.echo(f"migrants: {name}, {model.C} cities, scale {model.scale} persons/agent, "
+                       f"{model.people.n:,} agents, {n} months from {cfg.start}, seed {cfg.seed} -> {out}", err=True)
+        with tqdm(total=n, unit="month", disable=quiet, file=sys.stderr, dynamic_ncols=True) as bar:
+            def progress(i, total):
+                bar.set_postfix_str(model.date)
+                bar.update(1)
 
-        with loading(f"scenario {scenario}"):  # an input no check foresaw: one line, exit 2
-            name = load_scenario(scenario, ov).name + "".join(f"+{p}" for p in policy or [])
-        out = run_folder(out, name, force)
-        from ..io import FolderLock, check_free_space
-
-        check_free_space(out)  # before the simulation, not after it
-
-        _held.append(FolderLock(out).__enter__())  # released when this process ends, however it ends
-        if ensemble is not None:
-            _run_ensemble(scenario, ensemble, ov, seed, jobs, out, quiet, threads)
-            return
-        from ..kernels import compiled_before, idle_cores, set_threads
-
-        set_threads(threads if threads is not None else idle_cores())
-        if not quiet and not compiled_before():
-            typer.echo("migrants: compiling the model's numerical kernels (numba; once after set-up, about 30 s; "
-                       "cached for later runs)", err=True)
-        t0 = time.perf_counter()
-        with loading(f"scenario {scenario}"):
-            model = MigrationModel(scenario=scenario, rng=seed, overrides=ov)
-    except ConfigError as e:
-        fail(str(e))
-    cfg = model.config
-    n = cfg.months
-    for w in model.policy.warnings:
-        typer.echo(f"warning: {w}", err=True)
-    if not quiet:
-        typer.echo(f"migrants: {name}, {model.C} cities, scale {model.scale} persons/agent, "
-                   f"{model.people.n:,} agents, {n} months from {cfg.start}, seed {cfg.seed} -> {out}", err=True)
-    with tqdm(total=n, unit="month", disable=quiet, file=sys.stderr, dynamic_ncols=True) as bar:
-        def progress(i, total):
-            bar.set_postfix_str(model.date)
-            bar.update(1)
-
-        model.run(n, progress=progress)
-    wall = time.perf_counter() - t0
-    write_run(model, out, name=name, overrides=ov, wall_s=wall, command=["migrants", *sys.argv[1:]])
-    if not quiet:
-        typer.echo(format_summary(model.city_frame(), f"Run {name}: {cfg.start} to {model.date}", model.cities))
-        typer.echo(f"wrote {out}/city_month.parquet, flows.parquet, run.json  ({wall:.1f} s)")
+            model.run(n, progress=progress)
+        wall = time.perf_counter() - t0
+        write_run(model, out, name=name, overrides=ov, wall_s=wall, command=["migrants", *sys.argv[1:]])
+        if not quiet:
+            typer.echo(format_summary(model.city_frame(), f"Run {name}: {cfg.start} to {model.date}", model.cities))
+            typer.echo(f"wrote {out}/city_month.parquet, flows.parquet, run.json  ({wall:.1f} s)")
 
 
 def _run_ensemble(scenario, k, ov, seed, jobs, out, quiet, threads=None) -> None:
