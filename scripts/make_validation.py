@@ -4,7 +4,8 @@
     .venv/bin/python scripts/make_validation.py --from results/backtest   # uses a finished one
 
 The calibrated model (the shipped scenario) is set beside the uncalibrated one (``--before``,
-a backtest run with the assumptions the calibration replaced: ``results/validation_uncalibrated``)
+a backtest run with the assumptions the calibration replaced, ``configs/calibration/uncalibrated.yaml``;
+run here if ``results/validation_uncalibrated`` holds none)
 and beside the leave-one-province-out fits of ``scripts/run_holdouts.py`` (``--holdouts``).
 
 Every number in the page comes from ``backtest.parquet``; nothing is typed in by hand.
@@ -240,9 +241,13 @@ def main() -> None:
             "commit": (meta.get("commit") or commit)[:7]}
     (ROOT / "docs" / "img").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(out / "backtest.png", ROOT / "docs" / "img" / "backtest.png")
-    before = pd.read_parquet(a.before / "backtest.parquet") if (a.before / "backtest.parquet").exists() else None
-    if before is not None:
-        shutil.copyfile(a.before / "backtest.png", ROOT / "docs" / "img" / "backtest_uncalibrated.png")
+    if not (a.before / "backtest.parquet").exists():  # the uncalibrated model: configs/calibration/uncalibrated.yaml
+        import yaml
+
+        values = yaml.safe_load((ROOT / "configs" / "calibration" / "uncalibrated.yaml").read_text())
+        run_backtest(a.before, seeds=a.seeds, scale=a.scale, jobs=a.jobs, overrides=values)
+    before = pd.read_parquet(a.before / "backtest.parquet")
+    shutil.copyfile(a.before / "backtest.png", ROOT / "docs" / "img" / "backtest_uncalibrated.png")
     from migrants.cities import load_cities
     from migrants.config import CONFIG_DIR
 

@@ -57,7 +57,8 @@ def main(folder: str) -> None:
     for p in fit["free"]:
         path = p["path"]
         est = fit["estimate"][path]
-        source = (f"experiments/{spec['name']}.yaml ({today}): best of {fit['runs']['total']} simulated decades "
+        how = "the polish's end point" if (fit.get("polish") or {}).get("adopted") else "the best leader"
+        source = (f"experiments/{spec['name']}.yaml ({today}): {how} of {fit['runs']['total']} simulated decades "
                   f"2010-2020 (distance {fit['best_run']['distance']:.2f}); posterior 90% {_fmt(est['q05'])} to "
                   f"{_fmt(est['q95'])}; targets: {groups}; configs/calibration/fit.json")
         text = set_param(text, path, float(fit["best_run"][path]), source)
