@@ -125,3 +125,14 @@ def test_count_options_are_checked_alike_in_every_command(argv):
     if argv[0] != "backtest":
         r = runner.invoke(app, [*argv, "--months", "0"])
         assert r.exit_code == 2 and "--months 0: expected a whole number of months >= 1" in r.output
+        # a count that would allocate its tables before the first run (the sweeps' bound)
+        r = runner.invoke(app, [*argv, "--ensemble", "1000000000"])
+        assert r.exit_code == 2 and "--ensemble 1000000000: expected a whole number of parameter draws from 1 " \
+                                    "to 100,000" in r.output, r.output
+
+
+def test_the_commands_bound_counts_as_the_sweeps_bound_runs():
+    from migrants.cli.base import MAX_COUNT
+    from migrants.experiments.plan import MAX_RUNS
+
+    assert MAX_COUNT == MAX_RUNS

@@ -43,27 +43,33 @@ def parse_sets(sets: list[str] | None) -> dict:
 
 
 #: option -> (smallest value, what it counts): the same rule in every command
-COUNTS = {
-    "--months": (1, "a whole number of months"),
-    "--scale": (1, "a whole number of persons per agent"),
-    "--seed": (0, "a non-negative whole number"),
-    "--seeds": (1, "a whole number of replicates"),
-    "--jobs": (1, "a whole number of parallel runs"),
-    "--threads": (1, "a whole number of threads"),
-    "--threads-per-run": (1, "a whole number of threads"),
-    "--replicates": (1, "a whole number of replicates"),
-    "--ensemble": (1, "a whole number of parameter draws"),
+#: runs one command may plan (the same bound as a sweep's, ``experiments.plan.MAX_RUNS``): a larger
+#: count would allocate its tables before the first run
+MAX_COUNT = 100_000
+
+COUNTS = {  # option: (floor, ceiling or None, what)
+    "--months": (1, None, "a whole number of months"),
+    "--scale": (1, None, "a whole number of persons per agent"),
+    "--seed": (0, None, "a non-negative whole number"),
+    "--seeds": (1, MAX_COUNT, "a whole number of replicates"),
+    "--jobs": (1, None, "a whole number of parallel runs"),
+    "--threads": (1, None, "a whole number of threads"),
+    "--threads-per-run": (1, None, "a whole number of threads"),
+    "--replicates": (1, MAX_COUNT, "a whole number of replicates"),
+    "--ensemble": (1, MAX_COUNT, "a whole number of parameter draws"),
 }
 
 
 def check_counts(**values) -> None:
-    """Refuse a count option below its floor (``COUNTS``); keyword names are the options without
+    """Refuse a count option outside its bounds (``COUNTS``); keyword names are the options without
     the dashes, with ``_`` for ``-`` (``threads_per_run=...``).  None means not given."""
     for key, value in values.items():
         option = "--" + key.replace("_", "-")
-        floor, what = COUNTS[option]
+        floor, ceiling, what = COUNTS[option]
         if value is not None and value < floor:
             fail(f"{option} {value}: expected {what} >= {floor}")
+        if value is not None and ceiling is not None and value > ceiling:
+            fail(f"{option} {value}: expected {what} from {floor} to {ceiling:,}")
 
 
 def main(argv: list[str] | None = None) -> int:
