@@ -166,7 +166,8 @@ province). {calibration_text}
 | city | resident population | 2020-11 | {int((df.kind == 'city').sum())} | 7th national census, city counts (configs/cities.csv `pop2020`, S1) | yes |
 | province | year-end resident population | 2010-12 to 2019-12 | {int(((df.kind == 'province') & (df.target == 'population') & (df.date != '2020-11')).sum())} | provinces' statistical communiqués / China Statistical Yearbook, as first published (configs/targets/PROVINCE_POPULATION.md) | yes |
 | province | resident population | 2020-11 | {int(((df.kind == 'province') & (df.target == 'population') & (df.date == '2020-11')).sum())} | 7th census communiqué No. 3 | yes |
-| province | births, deaths per 1,000 | 2011 to 2019 | {int((df.target != 'population').sum())} | configs/history/vital_rates.csv (yearbook, communiqués) | no: they are inputs |
+| province | births, deaths per 1,000 | 2011 to 2019 | {int(df.target.isin(['births_per_1000', 'deaths_per_1000']).sum())} | configs/history/vital_rates.csv (yearbook, communiqués) | no: they are inputs |
+| region | surveyed unemployment rate | 2018-12, 2019-12, 2020-11 | {int((df.kind == 'region').sum())} | NBS: the national urban surveyed rate (configs/targets/region.csv); no city series is published for the decade | no: a check (the labour closure holds each city near its normal rate, an input) |
 
 Every row of `configs/targets/*.csv` names its source. Figures dated 2021 or later are
 refused as targets (`migrants backtest` exits with an error): they are held out for an
@@ -175,7 +176,8 @@ independent check of the calibrated model.
 How the model's figure is read: a city's simulated residents in the month; a province's
 simulated cities scaled by the province's 2010 census total over theirs (Liaoning, Beijing
 and Tianjin are simulated whole; Zhejiang only through Yuhuan, 1%); births and deaths of a
-whole calendar year per 1,000 mean residents.
+whole calendar year per 1,000 mean residents; the region's unemployment rate, the 31 cities'
+unemployed over their labour force together, against the national surveyed rate.
 
 Naive forecasts, each from the 2010 census value at the fraction of the decade elapsed:
 **no change**; **region trend** (the 31 cities' 2010-2020 census change); **province trend**
@@ -209,11 +211,25 @@ difference, in percentage points, between the simulated and the observed change 
   2011 to 16% for 2019), so the censuses weigh most.
 - Births and deaths follow the recorded rates, since the model reads them (`configs/history/vital_rates.csv`); the
   small residual error comes from the age structure and the month the rates change (January).
-
+{unemployment_text(df)}
 ## The cities
 
 {md_table(ct, {'2010 census': ',.0f', '2020 census': ',.0f', 'model 2020-11': ',.0f'})}
 """
+
+
+def unemployment_text(df: pd.DataFrame) -> str:
+    """The bullet on the region's unemployment against the national surveyed rate (empty if none)."""
+    u = df[(df.kind == "region") & (df.target == "unemployment_rate")]
+    if u.empty:
+        return ""
+    pairs = ", ".join(f"{r.date} {r.model:.1%} ({r.model_lo:.1%} - {r.model_hi:.1%}) against {r.observed:.1%}"
+                      for r in u.itertuples())
+    gap = float((u.model - u.observed).mean() * 100)
+    return ("- Unemployment (a check, not fitted): the 31 cities' rate together was " + pairs + " surveyed "
+            f"nationally, {abs(gap):.1f} points {'below' if gap < 0 else 'above'} on average. The labour closure "
+            "returns each city towards its normal rate (an input); a shrinking city's employed, whose own wage beats "
+            "a newcomer's expected income, stay, while its unemployed leave.\n")
 
 
 def main() -> None:

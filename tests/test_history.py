@@ -198,6 +198,26 @@ def test_naive_forecasts_reproduce_the_reference_errors():
     assert mape == {"naive_no_change": 12.0, "naive_region_trend": 11.5, "naive_province_trend": 7.9}
 
 
+def test_the_regions_unemployment_is_its_cities_unemployed_over_their_labour_force(tmp_path):
+    """A region target reads sum(unemployed) / sum(employed + unemployed) over the simulated cities
+    in its month (not the mean of the cities' rates); a targets folder without region.csv is fine."""
+    from migrants.backtest import REGION, model_values
+
+    cities = load_cities(CONFIG_DIR / "cities.csv").iloc[:2]
+    frame = pd.DataFrame({"month": [0, 0], "date": ["2019-12"] * 2, "city": list(cities["name_en"]),
+                          "province": list(cities["province"]), "population": [1e6, 1e6], "births": [0, 0],
+                          "deaths": [0, 0], "employed": [900.0, 90.0], "unemployed": [100.0, 0.0]})
+    targets = pd.DataFrame({"entity": [REGION], "kind": ["region"], "date": ["2019-12"],
+                            "target": ["unemployment_rate"], "observed": [0.052]})
+    prov2010 = pd.Series({p: 1e7 for p in cities["province"]})
+    assert model_values(targets, frame, cities, prov2010)[0] == pytest.approx(100 / 1090)
+    folder = tmp_path / "targets"
+    shutil.copytree(CONFIG_DIR / "targets", folder)
+    assert (load_targets(folder, load_cities(CONFIG_DIR / "cities.csv")).kind == "region").sum() == 3
+    (folder / "region.csv").unlink()
+    assert "region" not in set(load_targets(folder, load_cities(CONFIG_DIR / "cities.csv")).kind)
+
+
 def test_no_target_is_dated_2021_or_later(tmp_path):
     targets = load_targets(CONFIG_DIR / "targets", CITIES)
     assert (targets.date < "2021-01").all() and len(targets[targets.kind == "city"]) == 31

@@ -36,8 +36,12 @@ from .config import CONFIG_DIR, MONTH, month_index, read_table
 from .errors import ConfigError
 from .kernels import default_threads, set_threads
 
-TARGET_KINDS = ("city", "province")
-TARGETS = ("population", "births_per_1000", "deaths_per_1000")
+TARGET_KINDS = ("city", "province", "region")
+TARGETS = ("population", "births_per_1000", "deaths_per_1000", "unemployment_rate")
+#: the entity of ``region`` targets: all the simulated cities together
+REGION = "simulated cities"
+#: kinds whose file may be absent from a targets folder
+OPTIONAL_KINDS = ("region",)
 HELD_OUT_FROM = "2021-01"
 COLUMNS = ["entity", "kind", "date", "target", "observed", "model", "model_lo", "model_hi", "naive_no_change",
            "naive_region_trend", "naive_province_trend", "in_fit", "source"]
@@ -49,9 +53,11 @@ NAIVE = {"naive_no_change": "no change", "naive_region_trend": "region trend",
 def load_targets(folder: Path, cities: pd.DataFrame) -> pd.DataFrame:
     """All targets of ``folder`` (configs/targets), checked: one frame with a ``kind`` column."""
     frames = []
-    known = {"city": set(cities["name_en"]), "province": set(cities["province"])}
+    known = {"city": set(cities["name_en"]), "province": set(cities["province"]), "region": {REGION}}
     for kind in TARGET_KINDS:
         path = Path(folder) / f"{kind}.csv"
+        if kind in OPTIONAL_KINDS and not path.exists():
+            continue
         df = read_table(path, f"{kind} targets")
         need = ["entity", "date", "target", "observed", "in_fit", "source"]
         missing = [c for c in need if c not in df.columns]
@@ -94,7 +100,8 @@ def run_once(args) -> tuple[int, pd.DataFrame]:
 
     m = MigrationModel(scenario=scenario, rng=seed, scale=scale, overrides=overrides)
     m.run()
-    return seed, m.city_frame()[["month", "date", "city", "province", "population", "births", "deaths"]]
+    return seed, m.city_frame()[["month", "date", "city", "province", "population", "births", "deaths", "employed",
+                                 "unemployed"]]
 
 
 def simulate(scenario: str, seeds: list[int], scale: int | None, jobs: int = 1, overrides=None, progress=None):
@@ -121,9 +128,14 @@ def model_values(targets: pd.DataFrame, frame: pd.DataFrame, cities: pd.DataFram
     city_pop = frame.pivot(index="date", columns="city", values="population")
     prov = {t: frame.groupby(["date", "province"])[t].sum().unstack() for t in ("population", "births", "deaths")}
     year = pd.Index(prov["population"].index.str[:4].astype(int), name="year")
+    region = frame.groupby("date")[["employed", "unemployed"]].sum() if "unemployed" in frame else None
     out = np.full(len(targets), np.nan)
     for i, row in enumerate(targets.itertuples()):
-        if row.kind == "city":
+        if row.kind == "region":  # unemployment_rate: the simulated cities' unemployed over their labour force
+            if region is not None and row.date in region.index:
+                u, e = region.at[row.date, "unemployed"], region.at[row.date, "employed"]
+                out[i] = u / (u + e) if u + e > 0 else np.nan
+        elif row.kind == "city":
             if row.date in city_pop.index:
                 out[i] = city_pop.at[row.date, row.entity]
         elif row.target == "population":
@@ -290,7 +302,8 @@ def scenario_targets(cfg, targets_dir: Path | None = None):
     all_cities = load_cities(cfg.resolve(cfg.data.cities))
     cities = scenario_cities(cfg, all_cities)
     targets = load_targets(targets_dir or CONFIG_DIR / "targets", all_cities)
-    targets = targets[targets["entity"].isin(set(cities["name_en"]) | set(cities["province"]))].reset_index(drop=True)
+    targets = targets[targets["entity"].isin(set(cities["name_en"]) | set(cities["province"]) | {REGION})
+                      ].reset_index(drop=True)
     prov2010 = read_table(cfg.resolve(cfg.data.provinces_2010), "census provinces").set_index("province")["population"]
     return cities, targets, prov2010.astype(float)
 

@@ -84,8 +84,8 @@ class FreeParam(_Strict):
 
 
 class TargetGroup(_Strict):
-    kind: Literal["city", "province"]
-    target: Literal["population", "births_per_1000", "deaths_per_1000"]
+    kind: Literal["city", "province", "region"]
+    target: Literal["population", "births_per_1000", "deaths_per_1000", "unemployment_rate"]
     sd_pct: float = Field(gt=0, le=100)  # declared error of the group, % of the level
     dates: list[str] | None = None  # default: every date of the group
 
