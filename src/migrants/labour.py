@@ -273,11 +273,12 @@ def assign_jobs(rows, city, status, wage, education, vacancies, sector_wage, min
 def index_wage(i, c, status, wage, months_in_city, factor, floor, C):
     """Month end for a living row ``i`` in place ``c``: an incumbent's wage follows the city's wage
     level (``wage *= factor[c]``, floored) and ``months_in_city`` grows by one."""
-    if months_in_city[i] < 32000:
-        months_in_city[i] += 1
-    if c < C and status[i] >= 0:
-        w = wage[i] * factor[c]
-        wage[i] = max(w, floor[c])
+    m = months_in_city[i]
+    months_in_city[i] = m + (m < 32000)
+    # branch-free (employment is random across rows): the wage is written back unchanged otherwise
+    k = min(c, C - 1)
+    w = wage[i]
+    wage[i] = max(w * factor[k], floor[k]) if (c < C) & (status[i] >= 0) else w
 
 
 @njit(parallel=True, cache=True)
