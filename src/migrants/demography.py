@@ -19,6 +19,7 @@ from .population import (
     UNEMPLOYED,
 )
 from .kernels import NCHUNK
+from .metrics import census_arrays, census_counts, count_row
 from .rng import SALT_BIRTH_ORDER, uniform
 
 DEGREE_SHARES = np.array([0.43, 0.48, 0.08, 0.01])  # college, bachelor, master, PhD: MoE 2020 graduates
@@ -103,14 +104,41 @@ def fertility_table(tfr: np.ndarray) -> np.ndarray:
     return np.asarray(tfr, float)[:, None] * fertility_shape()[None, :] / 12.0
 
 
+@njit(inline="always", cache=True)
+def death_or_births(i, c, city, age, female, children, mort, fert, none_born, scale, key_death, key_birth, C):
+    """Living row ``i`` in place ``c`` this month: dies (``city`` = -1; returns -1) or, a woman in a
+    simulated city, gives birth to the returned number of babies (persons; Poisson by inversion
+    from one uniform), her ``children`` + 1 with probability births / scale (each agent is ``scale``
+    women).  ``none_born`` = ``exp(-scale * fert)``."""
+    if uniform(key_death, i) < mort[c, age[i], female[i]]:
+        city[i] = -1
+        return -1
+    # Poisson by inversion from one uniform (lam is small).  Branch-free for men and women alike (sex is
+    # random across rows): P(no birth) is 1 for those who cannot give birth, so the draw gives 0.
+    a = age[i]
+    cc = min(c, C - 1)
+    lam = scale * fert[cc, a]
+    p = none_born[cc, a] if (c < C) & (female[i] == 1) else 1.0
+    u = uniform(key_birth, i)
+    k = 0
+    cdf = p
+    while u > cdf and k < 50:
+        k += 1
+        p *= lam / k
+        cdf += p
+    if k > 0 and uniform(key_birth ^ SALT_BIRTH_ORDER, i) * scale < k and children[i] < 100:
+        children[i] += 1
+    return k
+
+
 @njit(parallel=True, cache=True)
 def deaths_and_births(city, age, female, children, mort, fert, scale, key_death, key_birth, C):
-    """One pass: who dies (row removed: city = -1) and how many babies are born to whom.
+    """One pass: who dies (row removed: city = -1) and how many babies are born to whom
+    (``death_or_births``).
 
     mort : (C+1, 128, 2) monthly death probability by city (C: the rest of China), age and sex;
     fert : (C, 128) monthly births per woman.
-    Returns deaths (C+1,) and births (C,) in persons; a mother's ``children``
-    grows by one with probability births / scale (each agent is ``scale`` women).
+    Returns deaths (C+1,) and births (C,) in persons.
     """
     n = city.size
     step = (n + NCHUNK - 1) // NCHUNK
@@ -122,27 +150,52 @@ def deaths_and_births(city, age, female, children, mort, fert, scale, key_death,
             c = city[i]
             if c < 0:
                 continue
-            if uniform(key_death, i) < mort[c, age[i], female[i]]:
+            k = death_or_births(i, c, city, age, female, children, mort, fert, none_born, scale, key_death,
+                                key_birth, C)
+            if k < 0:
                 dead[ch, c] += scale
-                city[i] = -1
-                continue
-            if c < C and female[i] == 1:
-                lam = scale * fert[c, age[i]]
-                if lam > 0.0:
-                    # Poisson by inversion from one uniform (lam is small)
-                    u = uniform(key_birth, i)
-                    k = 0
-                    p = none_born[c, age[i]]
-                    cdf = p
-                    while u > cdf and k < 50:
-                        k += 1
-                        p *= lam / k
-                        cdf += p
-                    if k > 0:
-                        born[ch, c] += k
-                        if uniform(key_birth ^ SALT_BIRTH_ORDER, i) * scale < k and children[i] < 100:
-                            children[i] += 1
+            elif k > 0:
+                born[ch, c] += k
     return dead.sum(0), born.sum(0)
+
+
+@njit(parallel=True, cache=True)
+def deaths_births_census(people, mort, fert, scale, key_death, key_birth, C, month):
+    """``deaths_and_births`` and then ``metrics.census`` of the survivors, in one pass.
+
+    Each row first dies or gives birth (``death_or_births``, as in ``deaths_and_births``), then,
+    if alive, is counted (``metrics.count_row``, as in ``census``).  Both depend on the row alone
+    and on draws keyed by its index, and the chunks are those of a census of the same rows, so
+    the counts are those of a census taken after the deaths and births, to the last bit.
+    Returns deaths (C+1,), births (C,) persons, and the census's arrays (``metrics.census``).
+    """
+    city, status, age, origin, hukou = people.city, people.status, people.age, people.origin_city, people.hukou_city
+    housing, wage, children, grad_month, uni_city = (people.housing, people.wage, people.children, people.grad_month,
+                                                      people.uni_city)
+    female = people.female
+    J = C + 1
+    n = city.size
+    step = (n + NCHUNK - 1) // NCHUNK
+    dead = np.zeros((NCHUNK, C + 1), np.int64)
+    born = np.zeros((NCHUNK, C), np.int64)
+    none_born = np.exp(-scale * fert)
+    cells, kids, origins, wage_sum, grads = census_arrays(n, C)
+    for ch in prange(NCHUNK):
+        cells_ch, kids_ch, origins_ch, wage_ch, grads_ch = cells[ch], kids[ch], origins[ch], wage_sum[ch], grads[ch]
+        for i in range(ch * step, min(n, (ch + 1) * step)):
+            c = city[i]
+            if c < 0:
+                continue
+            k = death_or_births(i, c, city, age, female, children, mort, fert, none_born, scale, key_death,
+                                key_birth, C)
+            if k < 0:
+                dead[ch, c] += scale
+                continue
+            if k > 0:
+                born[ch, c] += k
+            count_row(i, c, C, J, month, status, age, housing, hukou, children, origin, wage, grad_month, uni_city,
+                      cells_ch, kids_ch, origins_ch, wage_ch, grads_ch)
+    return dead.sum(0), born.sum(0), census_counts(cells, kids, origins, wage_sum, grads, C)
 
 
 @njit(parallel=True, cache=True)
@@ -199,13 +252,16 @@ def retire(city, age, female, retire_men, retire_women, month0, C, key):
     n = city.size
     step = (n + NCHUNK - 1) // NCHUNK
     out = np.zeros((NCHUNK, C + 1, 46), np.int64)
+    hazard = np.empty((2, 128))  # (man, woman) x age: the hazard once per sex and age, not per row
+    for a in range(128):
+        hazard[0, a] = retirement_hazard(np.int8(a), retire_men, month0)
+        hazard[1, a] = retirement_hazard(np.int8(a), retire_women, month0)
     for ch in prange(NCHUNK):
         for i in range(ch * step, min(n, (ch + 1) * step)):
             c = city[i]
             if c < 0:
                 continue
-            limit = retire_women if female[i] == 1 else retire_men
-            h = retirement_hazard(age[i], limit, month0)
+            h = hazard[1 if female[i] == 1 else 0, age[i]]
             if h > 0.0 and (h >= 1.0 or uniform(key, i) < h):
                 b = min(max(age[i] - 55, 0), 45)
                 out[ch, c, b] += 1

@@ -63,9 +63,11 @@ def buy_homes(city, status, housing, age, months_in_city, hazard, C, key):
     for ch in prange(nch):
         for i in range(ch * step, min(n, (ch + 1) * step)):
             c = city[i]
-            if c < 0 or c >= C or housing[i] != RENTER or status[i] < 0 or age[i] < 25 or months_in_city[i] < 12:
-                continue
-            if uniform(key, i) < hazard:
+            # the hazard is 0 for those who cannot buy: the test is branch-free (the attributes are random
+            # across rows, so branches on them mispredict) and one branch is left, for the rare purchase
+            h = hazard * ((c >= 0) & (c < C) & (housing[i] == RENTER) & (status[i] >= 0) & (age[i] >= 25)
+                          & (months_in_city[i] >= 12))
+            if uniform(key, i) < h:
                 housing[i] = OWNER
                 out[ch, c] += 1
     return out.sum(0)

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .base import Lever, by_city
-from .eligibility import ration, take_first, uniforms_at
+from .eligibility import migrants_in, ration, take_first, uniforms_at
 
 
 class HukouLever(Lever):
@@ -52,7 +52,7 @@ class HukouLever(Lever):
         if not self.in_force(ctx.t) or card.rule in (None, "closed"):
             return
         P, C, scale = ctx.people, self.C, ctx.scale
-        rows = np.flatnonzero(self.lut[P.city] & (P.hukou_city != P.city))
+        rows = migrants_in(self.lut, P.city, P.hukou_city)  # living in a target city, hukou elsewhere
         if rows.size == 0:
             return
         rows = rows[self.eligible(ctx, rows)]
