@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit, prange
 
 from .population import EDU_PREMIUM, RENTER, SECTOR_PREMIUM, UNEMPLOYED
-from .kernels import NCHUNK, chunk_starts
+from .kernels import NCHUNK, rows_of_bits, selection_bits
 from .rng import SALT_HIRE_OFFER, SALT_NOISE_PAIR, SALT_OJS_OFFER, uniform
 
 @dataclass
@@ -225,28 +225,26 @@ def select_seekers(city, status, p_city, C, key):
 
     Each seeker in city c is drawn with probability ``p_city[c]`` (= expected
     matches / seekers); the sectors are assigned by ``assign_jobs`` which caps
-    hires at the vacancies.
+    hires at the vacancies.  One pass, a bit per row (``kernels.selection_bits``).
     """
     n = city.size
-    step = (n + NCHUNK - 1) // NCHUNK
-    counts = np.zeros(NCHUNK, np.int64)
+    bits, counts, step, words = selection_bits(n, 1)
     for ch in prange(NCHUNK):
         k = 0
-        for i in range(ch * step, min(n, (ch + 1) * step)):
-            c = city[i]
-            if c >= 0 and c < C and status[i] == -1 and uniform(key, i) < p_city[c]:
-                k += 1
-        counts[ch] = k
-    start = chunk_starts(counts)
-    rows = np.empty(start[NCHUNK], np.int64)
-    for ch in prange(NCHUNK):
-        k = start[ch]
-        for i in range(ch * step, min(n, (ch + 1) * step)):
-            c = city[i]
-            if c >= 0 and c < C and status[i] == -1 and uniform(key, i) < p_city[c]:
-                rows[k] = i
-                k += 1
-    return rows
+        lo = ch * step
+        hi = min(n, lo + step)
+        for wi in range(words):
+            s = lo + wi * 64
+            e = min(hi, s + 64)
+            w = np.uint64(0)
+            for i in range(s, e):
+                c = city[i]
+                if c >= 0 and c < C and status[i] == -1 and uniform(key, i) < p_city[c]:
+                    w |= np.uint64(1) << np.uint64(i - s)
+                    k += 1
+            bits[0, ch * words + wi] = w
+        counts[0, ch] = k
+    return rows_of_bits(bits[0], counts[0], step, words)
 
 
 @njit(cache=True)

@@ -436,17 +436,16 @@ class MigrationModel(mesa.Model):
             self.cross_province, origin_share, residents * scale, self.amenity)
         by_age = decisions.hazard_by_age(dec.consider_base_month.value, dec.consider_young_factor.value,
                                          dec.consider_old_factor.value)
-        rows = decisions.select_considerers(
+        # who weighs a move, and (in the same pass) who comes back from the rest of China, to the hukou city
+        rows, back = decisions.select_considerers_and_returners(
             P.city, P.status, P.age, P.children, P.housing, P.grad_month, self.month, by_age,
             dec.consider_unemployed_factor.value, dec.consider_children_factor.value,
-            dec.consider_owner_factor.value, C, key("consider"))
+            dec.consider_owner_factor.value, C, key("consider"), dec.rest_of_china_return_month.value, key("return"))
         stay, ktype = decisions.stay_factors(rows, P, self.month, net, rent, self.services.subsidy, dec.beta_income.value,
                                              dec.income_floor_share.value, wage_level, p_emp,
                                              rent_share=self.policy.rent_share(rows))
         dest = decisions.choose_destinations(rows, ktype, P.city, P.hukou_city, P.origin_city, stay,
                                              EA, decisions.pair_table(EB, EN), EH, ret, key("choose"))
-        # returns from the rest of China, to the hukou city
-        back = decisions.select_returners(P.city, dec.rest_of_china_return_month.value, C, key("return"))
         # newcomers from outside the simulated cities (boundary flow), as rows in the rest of China
         new, new_dest = self._outsiders(EA, EB, EN, by_age)
         rows = np.concatenate([rows, back, new])
