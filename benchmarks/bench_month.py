@@ -40,7 +40,7 @@ WRAP = (
     ("demography", "age_one_year", "ageing (January)"),
     ("demography", "retire", "retire"),
     ("demography", "deaths_and_births", "deaths and births"),
-    ("demography", "deaths_births_census", "deaths, births and census"),
+    ("demography", "deaths_births_headcount", "deaths, births and headcount"),
     ("demography", "cohort_deaths", "cohort deaths"),
     ("demography", "graduate_cohort", "graduates (July)"),
     ("labour", "update_jobs", "labour demand"),

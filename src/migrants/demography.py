@@ -19,7 +19,7 @@ from .population import (
     UNEMPLOYED,
 )
 from .kernels import NCHUNK
-from .metrics import census_arrays, census_counts, count_row
+from .metrics import head_row, headcount_arrays, headcount_counts
 from .rng import SALT_BIRTH_ORDER, uniform
 
 DEGREE_SHARES = np.array([0.43, 0.48, 0.08, 0.01])  # college, bachelor, master, PhD: MoE 2020 graduates
@@ -160,28 +160,27 @@ def deaths_and_births(city, age, female, children, mort, fert, scale, key_death,
 
 
 @njit(parallel=True, cache=True)
-def deaths_births_census(people, mort, fert, scale, key_death, key_birth, C, month):
-    """``deaths_and_births`` and then ``metrics.census`` of the survivors, in one pass.
+def deaths_births_headcount(people, mort, fert, scale, key_death, key_birth, C):
+    """``deaths_and_births`` and then the headcount of the survivors (``metrics.Headcount``: agents by
+    place and status, and by origin), in one pass.
 
     Each row first dies or gives birth (``death_or_births``, as in ``deaths_and_births``), then,
-    if alive, is counted (``metrics.count_row``, as in ``census``).  Both depend on the row alone
-    and on draws keyed by its index, and the chunks are those of a census of the same rows, so
-    the counts are those of a census taken after the deaths and births, to the last bit.
-    Returns deaths (C+1,), births (C,) persons, and the census's arrays (``metrics.census``).
+    if alive, is counted (``metrics.head_row``).  Both depend on the row alone and on draws keyed
+    by its index, so deaths and births are those of ``deaths_and_births`` and the counts those of
+    a census taken after them (counts of agents are sums of integers: exact in any order).
+    Returns deaths (C+1,), births (C,) persons, and the headcount's arrays (``metrics.headcount_counts``).
     """
-    city, status, age, origin, hukou = people.city, people.status, people.age, people.origin_city, people.hukou_city
-    housing, wage, children, grad_month, uni_city = (people.housing, people.wage, people.children, people.grad_month,
-                                                      people.uni_city)
-    female = people.female
+    city, age, female, children = people.city, people.age, people.female, people.children
+    status, origin = people.status, people.origin_city
     J = C + 1
     n = city.size
     step = (n + NCHUNK - 1) // NCHUNK
     dead = np.zeros((NCHUNK, C + 1), np.int64)
     born = np.zeros((NCHUNK, C), np.int64)
     none_born = np.exp(-scale * fert)
-    cells, kids, origins, wage_sum, grads = census_arrays(n, C)
+    by_status, origins = headcount_arrays(C)
     for ch in prange(NCHUNK):
-        cells_ch, kids_ch, origins_ch, wage_ch, grads_ch = cells[ch], kids[ch], origins[ch], wage_sum[ch], grads[ch]
+        status_ch, origins_ch = by_status[ch], origins[ch]
         for i in range(ch * step, min(n, (ch + 1) * step)):
             c = city[i]
             if c < 0:
@@ -193,9 +192,8 @@ def deaths_births_census(people, mort, fert, scale, key_death, key_birth, C, mon
                 continue
             if k > 0:
                 born[ch, c] += k
-            count_row(i, c, C, J, month, status, age, housing, hukou, children, origin, wage, grad_month, uni_city,
-                      cells_ch, kids_ch, origins_ch, wage_ch, grads_ch)
-    return dead.sum(0), born.sum(0), census_counts(cells, kids, origins, wage_sum, grads, C)
+            head_row(i, c, J, status, origin, status_ch, origins_ch)
+    return dead.sum(0), born.sum(0), headcount_counts(by_status, origins, C)
 
 
 @njit(parallel=True, cache=True)

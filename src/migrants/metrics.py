@@ -38,7 +38,7 @@ def count_row(i, c, C, J, month, status, age, housing, hukou, children, origin, 
               cells, kids, origins, wage_sum, grads):
     """Count living row ``i`` (in place ``c``) into one chunk's census arrays: its cell (status, age
     band, owner, local hukou), its children, its origin, its wage (employed in a simulated city)
-    and, in its month of graduation, its university city (``census``, ``demography.deaths_births_census``)."""
+    and, in its month of graduation, its university city (``census``)."""
     s = status[i]
     cells[c, (((s + 2) * 5 + AGE_BAND_OF[age[i]]) * 2 + (housing[i] == 2)) * 2 + (hukou[i] == c)] += 1
     kids[c] += children[i]
@@ -74,6 +74,30 @@ def census_counts(cells, kids, origins, wage_sum, grads, C):
     return (status.sum(1), emp, np.ascontiguousarray(status[:, 1]), np.ascontiguousarray(status[:, 0]),
             wage_sum.sum(0), kids.sum(0), origins.sum(0).reshape((J, J)), bands, owners, local,
             np.ascontiguousarray(g[:, 0]), np.ascontiguousarray(g[:, 1]))
+
+
+@njit(inline="always", cache=True)
+def head_row(i, c, J, status, origin, by_status, origins):
+    """Count living row ``i`` (in place ``c``) into one chunk's headcount: by status and by origin."""
+    by_status[c, status[i] + 2] += 1
+    origins[origin[i] * J + c] += 1
+
+
+@njit(cache=True)
+def headcount_arrays(C):
+    """Per-chunk arrays of a headcount (``head_row``): by status (J, 6: -2..3) and by origin (J * J)."""
+    J = C + 1
+    return np.zeros((NCHUNK, J, 6), np.int64), np.zeros((NCHUNK, J * J), np.int64)
+
+
+@njit(cache=True)
+def headcount_counts(by_status, origins, C):
+    """The headcount's per-place counts from its per-chunk arrays (chunks summed in order): agents (J,),
+    employed (C, 4), unemployed (J,), inactive (J,), origin_city (J, J) [origin, city]."""
+    J = C + 1
+    st = by_status.sum(0)
+    return (st.sum(1), np.ascontiguousarray(st[:C, 2:]), np.ascontiguousarray(st[:, 1]),
+            np.ascontiguousarray(st[:, 0]), origins.sum(0).reshape((J, J)))
 
 
 @njit(parallel=True, cache=True)
@@ -138,6 +162,20 @@ def take_census(P, month: int, C: int, wage_factor=None, wage_floor=None) -> Cen
     end = wage_factor is not None
     ones = np.ones(C)
     return Census(*census(P.columns(), month, C, wage_factor if end else ones, wage_floor if end else ones, end))
+
+
+class Headcount(NamedTuple):
+    """The mid-month counts the month's decisions read, in agents (``demography.deaths_births_headcount``):
+    the fields of the same name of a ``Census``, which can stand in for it."""
+
+    agents: np.ndarray        # (J,)
+    employed: np.ndarray      # (C, 4) by sector
+    unemployed: np.ndarray    # (J,)
+    inactive: np.ndarray      # (J,)
+    origin_city: np.ndarray   # (J, J) [origin, city]
+
+    def __getitem__(self, key):
+        return getattr(self, key) if isinstance(key, str) else tuple.__getitem__(self, key)
 
 
 class MonthTally(NamedTuple):

@@ -32,7 +32,7 @@ import pandas as pd
 from . import cities as cities_mod
 from . import decisions, demography, history, housing, labour
 from .config import Scenario, load_scenario, month_index, month_label, province_key
-from .metrics import Census, MonthTally, Recorder, take_census
+from .metrics import Headcount, MonthTally, Recorder, take_census
 from .policy.engine import PolicyEngine
 from .inputs import census_inputs
 from .population import EDU_PREMIUM, SECTOR_PREMIUM, build_population, education_shares
@@ -220,9 +220,9 @@ class MigrationModel(mesa.Model):
                                     calendar_month - 1, C, key("retire"))  # birthdays spread over the year
         self.cohorts.retirees += retired[:C] * scale  # retire where they live
         fertility = self.policy.fertility(self.fertility)  # family policy: births per woman
-        # deaths and births, and in the same pass the census of the survivors (the month's census below)
-        dead, born, counts = demography.deaths_births_census(
-            P.columns(), self.mortality, fertility, scale, key("death"), key("birth"), C, self.month)
+        # deaths and births, and in the same pass the headcount of the survivors (the month's counts below)
+        dead, born, counts = demography.deaths_births_headcount(
+            P.columns(), self.mortality, fertility, scale, key("death"), key("birth"), C)
         n_counted = P.n
         deaths += dead[:C] + demography.cohort_deaths(self.cohorts, cfg.demography, self.city_rng("cohort_deaths"),
                                                       self.vital_rates.mortality)
@@ -236,8 +236,9 @@ class MigrationModel(mesa.Model):
                 self.cohorts, scale, self.city_rng("graduates"), self.month,
                 demography.mean_inactive_share(cfg.demography))
             P.append(**cols)
-        # the census: taken in the deaths' pass, unless agents have joined since (September, July)
-        cen = Census(*counts) if P.n == n_counted else take_census(P, self.month, C)
+        # the month's counts (agents by place, status and origin): taken in the deaths' pass, unless agents
+        # have joined since (September, July: then a census)
+        cen = Headcount(*counts) if P.n == n_counted else take_census(P, self.month, C)
 
         # 2. labour demand ----------------------------------------------------
         lab = cfg.labour
