@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from .population import (
     INACTIVE,
@@ -117,18 +118,31 @@ def death_or_births(i, c, city, age, female, children, mort, fert, none_born, sc
     # random across rows): P(no birth) is 1 for those who cannot give birth, so the draw gives 0.
     a = age[i]
     cc = min(c, C - 1)
-    lam = scale * fert[cc, a]
     p = none_born[cc, a] if (c < C) & (female[i] == 1) else 1.0
-    u = uniform(key_birth, i)
+    k = poisson_by_inversion(uniform(key_birth, i), p, scale * fert[cc, a])
+    if k > 0:
+        count_child(i, k, children, scale, key_birth)
+    return k
+
+
+@njit(inline="always", cache=True)
+def poisson_by_inversion(u, p0, lam):
+    """A Poisson count of mean ``lam`` (small) from the uniform ``u``: ``p0`` = exp(-lam) is P(0); at most 50."""
     k = 0
-    cdf = p
+    p = p0
+    cdf = p0
     while u > cdf and k < 50:
         k += 1
         p *= lam / k
         cdf += p
-    if k > 0 and uniform(key_birth ^ SALT_BIRTH_ORDER, i) * scale < k and children[i] < 100:
-        children[i] += 1
     return k
+
+
+@njit(inline="always", cache=True)
+def count_child(i, k, children, scale, key_birth):
+    """A mother's ``children`` + 1 with probability births ``k`` / ``scale`` (each agent is ``scale`` women)."""
+    if uniform(key_birth ^ SALT_BIRTH_ORDER, i) * scale < k and children[i] < 100:
+        children[i] += 1
 
 
 @njit(parallel=True, cache=True)
@@ -164,10 +178,13 @@ def deaths_births_headcount(people, mort, fert, scale, key_death, key_birth, C):
     """``deaths_and_births`` and then the headcount of the survivors (``metrics.Headcount``: agents by
     place and status, and by origin), in one pass.
 
-    Each row first dies or gives birth (``death_or_births``, as in ``deaths_and_births``), then,
-    if alive, is counted (``metrics.head_row``).  Both depend on the row alone and on draws keyed
-    by its index, so deaths and births are those of ``deaths_and_births`` and the counts those of
-    a census taken after them (counts of agents are sums of integers: exact in any order).
+    Rows go by blocks of 64.  First, branch-free over the block, each living row's death draw
+    and birth draw (as in ``death_or_births``: the same uniforms and probabilities) give a bit
+    for "dies" and one for "gives birth" (the uniform is above P(no birth), so the Poisson count
+    by inversion is at least 1; never for those who die).  Then the deaths are made, the births
+    counted (``poisson_by_inversion`` from the same uniform, ``count_child``), and the survivors
+    counted (``metrics.head_row``).  Each row's draws are keyed by its index and its counts are
+    integers, so deaths, births and counts are those of ``deaths_and_births`` followed by a census.
     Returns deaths (C+1,), births (C,) persons, and the headcount's arrays (``metrics.headcount_counts``).
     """
     city, age, female, children = people.city, people.age, people.female, people.children
@@ -179,20 +196,42 @@ def deaths_births_headcount(people, mort, fert, scale, key_death, key_birth, C):
     born = np.zeros((NCHUNK, C), np.int64)
     none_born = np.exp(-scale * fert)
     by_status, origins = headcount_arrays(C)
+    one = np.uint64(1)
     for ch in prange(NCHUNK):
         status_ch, origins_ch = by_status[ch], origins[ch]
-        for i in range(ch * step, min(n, (ch + 1) * step)):
-            c = city[i]
-            if c < 0:
-                continue
-            k = death_or_births(i, c, city, age, female, children, mort, fert, none_born, scale, key_death,
-                                key_birth, C)
-            if k < 0:
-                dead[ch, c] += scale
-                continue
-            if k > 0:
+        lo = ch * step
+        hi = min(n, lo + step)
+        for b0 in range(lo, hi, 64):
+            e = min(hi, b0 + 64)
+            w_dies = np.uint64(0)
+            w_gives = np.uint64(0)
+            for i in range(b0, e):
+                c = city[i]
+                a = age[i]
+                f = female[i]
+                alive = np.uint64(c >= 0)
+                dies = alive & np.uint64(uniform(key_death, i) < mort[max(c, 0), a, f])
+                cc = min(max(c, 0), C - 1)
+                p = none_born[cc, a] if (c < C) & (f == 1) else 1.0
+                gives = alive & (one - dies) & np.uint64(uniform(key_birth, i) > p)
+                w_dies |= dies << np.uint64(i - b0)
+                w_gives |= gives << np.uint64(i - b0)
+            while w_dies != 0:
+                i = b0 + trailing_zeros(w_dies)
+                w_dies &= w_dies - one
+                dead[ch, city[i]] += scale
+                city[i] = -1
+            while w_gives != 0:
+                i = b0 + trailing_zeros(w_gives)
+                w_gives &= w_gives - one
+                c, a = city[i], age[i]
+                k = poisson_by_inversion(uniform(key_birth, i), none_born[c, a], scale * fert[c, a])
                 born[ch, c] += k
-            head_row(i, c, J, status, origin, status_ch, origins_ch)
+                count_child(i, k, children, scale, key_birth)
+            for i in range(b0, e):
+                c = city[i]
+                if c >= 0:
+                    head_row(i, c, J, status, origin, status_ch, origins_ch)
     return dead.sum(0), born.sum(0), headcount_counts(by_status, origins, C)
 
 
