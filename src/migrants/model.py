@@ -389,7 +389,8 @@ class MigrationModel(mesa.Model):
         P, C = self.people, self.C
         counts = demography.age_sex_counts(P.city, P.age, P.female, C)
         women, expected_deaths = demography.exposures(counts, self.cohorts, self.config.demography, self.scale)
-        self.vital_rates.update(self.year, self.city_population(), women, expected_deaths)
+        population = counts.sum((1, 2)) * self.scale + self.cohorts.totals()  # city_population, from these counts
+        self.vital_rates.update(self.year, population, women, expected_deaths)
         self.fertility = demography.fertility_table(self.vital_rates.tfr)
         self.mortality = demography.mortality_table(self.config.demography, np.append(self.vital_rates.mortality, 1.0))
 
