@@ -7,6 +7,7 @@
 (b) The baseline at the default scale for 120 months: wall time and peak memory.
 (c) A full-scale run (scale = 1) for 12 months: time per month, peak memory
     and bytes per agent.
+Where a month's time goes, by submodel: ``benchmarks/bench_month.py``.
 Medians over repeats with min-max.  (b) and (c) run in child processes so
 their peak memory is their own.  ``--quick`` skips (c); ``--only a`` etc.
 """

@@ -36,7 +36,7 @@ import numpy as np
 from numba import njit, prange
 
 from .population import EDU_PREMIUM, OWNER, UNEMPLOYED
-from .kernels import NCHUNK, chunk_starts
+from .kernels import NCHUNK, chunk_starts, rows_of_bits, selection_bits
 from .labour import draw_sector, hire, offer_noise, relocate
 from .rng import SALT_MOVE_OFFER, SALT_MOVE_SECTOR, SALT_MOVE_SPEC, uniform
 
@@ -119,6 +119,44 @@ def select_considerers(city, status, age, children, housing, grad_month, month, 
                 rows[k] = i
                 k += 1
     return rows
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def select_considerers_and_returners(city, status, age, children, housing, grad_month, month, by_age, f_unemp,
+                                     f_kids, f_owner, C, key, return_rate, key_return):
+    """``select_considerers`` and ``select_returners`` in one pass: returns (considerers, returners), each
+    ascending.  Both read the columns as they are before any move of the month (``choose_destinations``,
+    between them in the month, changes no column), and each row's draws are keyed by its index, so
+    the rows are those of the two kernels.  The pass keeps a bit per row and selection
+    (``kernels.selection_bits``) and reads the rows off them, so no row is tested twice.
+    """
+    n = city.size
+    bits, counts, step, words = selection_bits(n, 2)
+    for ch in prange(NCHUNK):
+        k0 = 0
+        k1 = 0
+        lo = ch * step
+        hi = min(n, lo + step)
+        for wi in range(words):
+            s = lo + wi * 64
+            e = min(hi, s + 64)
+            w0 = np.uint64(0)
+            w1 = np.uint64(0)
+            for i in range(s, e):
+                sel = _considers(i, city, status, age, children, housing, grad_month, month, by_age, f_unemp,
+                                 f_kids, f_owner, C, key)
+                back = city[i] == C
+                if back:
+                    back = uniform(key_return, i) < return_rate
+                w0 |= np.uint64(sel) << np.uint64(i - s)
+                w1 |= np.uint64(back) << np.uint64(i - s)
+                k0 += sel
+                k1 += back
+            bits[0, ch * words + wi] = w0
+            bits[1, ch * words + wi] = w1
+        counts[0, ch] = k0
+        counts[1, ch] = k1
+    return rows_of_bits(bits[0], counts[0], step, words), rows_of_bits(bits[1], counts[1], step, words)
 
 
 NETWORK_REF_SHARE = 0.01  # a diaspora of 1% of the residents doubles the term's argument

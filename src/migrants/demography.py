@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from .population import (
     INACTIVE,
@@ -19,6 +20,7 @@ from .population import (
     UNEMPLOYED,
 )
 from .kernels import NCHUNK
+from .metrics import head_row, headcount_arrays, headcount_counts
 from .rng import SALT_BIRTH_ORDER, uniform
 
 DEGREE_SHARES = np.array([0.43, 0.48, 0.08, 0.01])  # college, bachelor, master, PhD: MoE 2020 graduates
@@ -125,14 +127,54 @@ def fertility_table(tfr: np.ndarray) -> np.ndarray:
     return np.asarray(tfr, float)[:, None] * fertility_shape()[None, :] / 12.0
 
 
+@njit(inline="always", cache=True)
+def death_or_births(i, c, city, age, female, children, mort, fert, none_born, scale, key_death, key_birth, C):
+    """Living row ``i`` in place ``c`` this month: dies (``city`` = -1; returns -1) or, a woman in a
+    simulated city, gives birth to the returned number of babies (persons; Poisson by inversion
+    from one uniform), her ``children`` + 1 with probability births / scale (each agent is ``scale``
+    women).  ``none_born`` = ``exp(-scale * fert)``."""
+    if uniform(key_death, i) < mort[c, age[i], female[i]]:
+        city[i] = -1
+        return -1
+    # Poisson by inversion from one uniform (lam is small).  Branch-free for men and women alike (sex is
+    # random across rows): P(no birth) is 1 for those who cannot give birth, so the draw gives 0.
+    a = age[i]
+    cc = min(c, C - 1)
+    p = none_born[cc, a] if (c < C) & (female[i] == 1) else 1.0
+    k = poisson_by_inversion(uniform(key_birth, i), p, scale * fert[cc, a])
+    if k > 0:
+        count_child(i, k, children, scale, key_birth)
+    return k
+
+
+@njit(inline="always", cache=True)
+def poisson_by_inversion(u, p0, lam):
+    """A Poisson count of mean ``lam`` (small) from the uniform ``u``: ``p0`` = exp(-lam) is P(0); at most 50."""
+    k = 0
+    p = p0
+    cdf = p0
+    while u > cdf and k < 50:
+        k += 1
+        p *= lam / k
+        cdf += p
+    return k
+
+
+@njit(inline="always", cache=True)
+def count_child(i, k, children, scale, key_birth):
+    """A mother's ``children`` + 1 with probability births ``k`` / ``scale`` (each agent is ``scale`` women)."""
+    if uniform(key_birth ^ SALT_BIRTH_ORDER, i) * scale < k and children[i] < 100:
+        children[i] += 1
+
+
 @njit(parallel=True, cache=True)
 def deaths_and_births(city, age, female, children, mort, fert, scale, key_death, key_birth, C):
-    """One pass: who dies (row removed: city = -1) and how many babies are born to whom.
+    """One pass: who dies (row removed: city = -1) and how many babies are born to whom
+    (``death_or_births``).
 
     mort : (C+1, 128, 2) monthly death probability by city (C: the rest of China), age and sex;
     fert : (C, 128) monthly births per woman.
-    Returns deaths (C+1,) and births (C,) in persons; a mother's ``children``
-    grows by one with probability births / scale (each agent is ``scale`` women).
+    Returns deaths (C+1,) and births (C,) in persons.
     """
     n = city.size
     step = (n + NCHUNK - 1) // NCHUNK
@@ -144,27 +186,75 @@ def deaths_and_births(city, age, female, children, mort, fert, scale, key_death,
             c = city[i]
             if c < 0:
                 continue
-            if uniform(key_death, i) < mort[c, age[i], female[i]]:
+            k = death_or_births(i, c, city, age, female, children, mort, fert, none_born, scale, key_death,
+                                key_birth, C)
+            if k < 0:
                 dead[ch, c] += scale
-                city[i] = -1
-                continue
-            if c < C and female[i] == 1:
-                lam = scale * fert[c, age[i]]
-                if lam > 0.0:
-                    # Poisson by inversion from one uniform (lam is small)
-                    u = uniform(key_birth, i)
-                    k = 0
-                    p = none_born[c, age[i]]
-                    cdf = p
-                    while u > cdf and k < 50:
-                        k += 1
-                        p *= lam / k
-                        cdf += p
-                    if k > 0:
-                        born[ch, c] += k
-                        if uniform(key_birth ^ SALT_BIRTH_ORDER, i) * scale < k and children[i] < 100:
-                            children[i] += 1
+            elif k > 0:
+                born[ch, c] += k
     return dead.sum(0), born.sum(0)
+
+
+@njit(parallel=True, cache=True)
+def deaths_births_headcount(people, mort, fert, scale, key_death, key_birth, C):
+    """``deaths_and_births`` and then the headcount of the survivors (``metrics.Headcount``: agents by
+    place and status, and by origin), in one pass.
+
+    Rows go by blocks of 64.  First, branch-free over the block, each living row's death draw
+    and birth draw (as in ``death_or_births``: the same uniforms and probabilities) give a bit
+    for "dies" and one for "gives birth" (the uniform is above P(no birth), so the Poisson count
+    by inversion is at least 1; never for those who die).  Then the deaths are made, the births
+    counted (``poisson_by_inversion`` from the same uniform, ``count_child``), and the survivors
+    counted (``metrics.head_row``).  Each row's draws are keyed by its index and its counts are
+    integers, so deaths, births and counts are those of ``deaths_and_births`` followed by a census.
+    Returns deaths (C+1,), births (C,) persons, and the headcount's arrays (``metrics.headcount_counts``).
+    """
+    city, age, female, children = people.city, people.age, people.female, people.children
+    status, origin = people.status, people.origin_city
+    J = C + 1
+    n = city.size
+    step = (n + NCHUNK - 1) // NCHUNK
+    dead = np.zeros((NCHUNK, C + 1), np.int64)
+    born = np.zeros((NCHUNK, C), np.int64)
+    none_born = np.exp(-scale * fert)
+    by_status, origins = headcount_arrays(C)
+    one = np.uint64(1)
+    for ch in prange(NCHUNK):
+        status_ch, origins_ch = by_status[ch], origins[ch]
+        lo = ch * step
+        hi = min(n, lo + step)
+        for b0 in range(lo, hi, 64):
+            e = min(hi, b0 + 64)
+            w_dies = np.uint64(0)
+            w_gives = np.uint64(0)
+            for i in range(b0, e):
+                c = city[i]
+                a = age[i]
+                f = female[i]
+                alive = np.uint64(c >= 0)
+                dies = alive & np.uint64(uniform(key_death, i) < mort[max(c, 0), a, f])
+                cc = min(max(c, 0), C - 1)
+                p = none_born[cc, a] if (c < C) & (f == 1) else 1.0
+                gives = alive & (one - dies) & np.uint64(uniform(key_birth, i) > p)
+                w_dies |= dies << np.uint64(i - b0)
+                w_gives |= gives << np.uint64(i - b0)
+            while w_dies != 0:
+                i = b0 + trailing_zeros(w_dies)
+                w_dies &= w_dies - one
+                dead[ch, city[i]] += scale
+                city[i] = -1
+            while w_gives != 0:
+                i = b0 + trailing_zeros(w_gives)
+                w_gives &= w_gives - one
+                c, a = city[i], age[i]
+                k = poisson_by_inversion(uniform(key_birth, i), none_born[c, a], scale * fert[c, a])
+                born[ch, c] += k
+                count_child(i, k, children, scale, key_birth)
+            for i in range(b0, e):
+                c = city[i]
+                if c >= 0:
+                    head_row(i, c, J, status, origin, status_ch, origins_ch)
+    return dead.sum(0), born.sum(0), headcount_counts(by_status, origins, C)
 
 
 @njit(parallel=True, cache=True)
@@ -221,13 +311,16 @@ def retire(city, age, female, retire_men, retire_women, month0, C, key):
     n = city.size
     step = (n + NCHUNK - 1) // NCHUNK
     out = np.zeros((NCHUNK, C + 1, 46), np.int64)
+    hazard = np.empty((2, 128))  # (man, woman) x age: the hazard once per sex and age, not per row
+    for a in range(128):
+        hazard[0, a] = retirement_hazard(np.int8(a), retire_men, month0)
+        hazard[1, a] = retirement_hazard(np.int8(a), retire_women, month0)
     for ch in prange(NCHUNK):
         for i in range(ch * step, min(n, (ch + 1) * step)):
             c = city[i]
             if c < 0:
                 continue
-            limit = retire_women if female[i] == 1 else retire_men
-            h = retirement_hazard(age[i], limit, month0)
+            h = hazard[1 if female[i] == 1 else 0, age[i]]
             if h > 0.0 and (h >= 1.0 or uniform(key, i) < h):
                 b = min(max(age[i] - 55, 0), 45)
                 out[ch, c, b] += 1

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, prange
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from .population import OWNER, RENTER
 from .kernels import NCHUNK
@@ -54,18 +55,27 @@ def update_rents(rent, rent0, demand, stock, demand0, stock0, hou):
 def buy_homes(city, status, housing, age, months_in_city, hazard, C, key):
     """Settled, employed renters aged 25+ buy a home at ``hazard`` a month.
 
+    Rows go by blocks of 64: the test of each row is branch-free (the hazard is 0 for those who
+    cannot buy; the attributes are random across rows, so branches on them mispredict) and gives
+    a bit, and the purchases are made for the bits set, in row order.
     Returns the number of new owners per city (C,) in agents.
     """
     n = city.size
-    nch = NCHUNK
-    step = (n + nch - 1) // nch
-    out = np.zeros((nch, C), np.int64)
-    for ch in prange(nch):
-        for i in range(ch * step, min(n, (ch + 1) * step)):
-            c = city[i]
-            if c < 0 or c >= C or housing[i] != RENTER or status[i] < 0 or age[i] < 25 or months_in_city[i] < 12:
-                continue
-            if uniform(key, i) < hazard:
+    step = (n + NCHUNK - 1) // NCHUNK
+    out = np.zeros((NCHUNK, C), np.int64)
+    for ch in prange(NCHUNK):
+        lo = ch * step
+        hi = min(n, lo + step)
+        for s in range(lo, hi, 64):
+            w = np.uint64(0)
+            for i in range(s, min(hi, s + 64)):
+                c = city[i]
+                h = hazard * ((c >= 0) & (c < C) & (housing[i] == RENTER) & (status[i] >= 0) & (age[i] >= 25)
+                              & (months_in_city[i] >= 12))
+                w |= np.uint64(uniform(key, i) < h) << np.uint64(i - s)
+            while w != 0:
+                i = s + trailing_zeros(w)
+                w &= w - np.uint64(1)
                 housing[i] = OWNER
-                out[ch, c] += 1
+                out[ch, city[i]] += 1
     return out.sum(0)

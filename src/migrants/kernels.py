@@ -2,13 +2,16 @@
 
 Kernels split the rows into ``NCHUNK`` fixed chunks (not one per thread), sum
 per-chunk partial counts in chunk order, and fill selections chunk by chunk,
-so every result is the same whatever the number of threads.
+so every result is the same whatever the number of threads.  A selection made
+in one pass keeps one bit per row (``selection_bits``, n/8 bytes) and reads the
+rows off the bits (``rows_of_bits``) instead of testing every row twice.
 """
 
 from pathlib import Path
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 NCHUNK = 64
 
@@ -75,3 +78,29 @@ def chunk_starts(counts):
     for ch in range(counts.size):
         start[ch + 1] = start[ch] + counts[ch]
     return start
+
+
+@njit(cache=True)
+def selection_bits(n, k):
+    """Zeroed bits for ``k`` selections of ``n`` rows in ``NCHUNK`` chunks: (k, NCHUNK * words) uint64, the
+    words of chunk ``ch`` at ``ch * words``; returns (bits, counts (k, NCHUNK), step, words)."""
+    step = (n + NCHUNK - 1) // NCHUNK
+    words = (step + 63) // 64
+    return np.zeros((k, NCHUNK * words), np.uint64), np.zeros((k, NCHUNK), np.int64), step, words
+
+
+@njit(cache=True)
+def rows_of_bits(bits, counts, step, words):
+    """The selected rows (ascending) of one selection's bits (``selection_bits``; ``counts`` per chunk)."""
+    start = chunk_starts(counts)
+    rows = np.empty(start[counts.size], np.int64)
+    k = 0
+    for ch in range(counts.size):
+        for wi in range(words):
+            w = bits[ch * words + wi]
+            base = ch * step + wi * 64
+            while w != 0:
+                rows[k] = base + trailing_zeros(w)
+                k += 1
+                w &= w - np.uint64(1)
+    return rows

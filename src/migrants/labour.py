@@ -22,9 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, prange
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from .population import EDU_PREMIUM, RENTER, SECTOR_PREMIUM, UNEMPLOYED
-from .kernels import NCHUNK, chunk_starts
+from .kernels import NCHUNK, rows_of_bits, selection_bits
 from .rng import SALT_HIRE_OFFER, SALT_NOISE_PAIR, SALT_OJS_OFFER, uniform
 
 @dataclass
@@ -197,26 +198,43 @@ def separate(city, status, wage, education, layoff, sep_rate, ojs_rate, sector_w
     an offer is that times the education premium times lognormal noise (sd 0.3).
     An employed person searching on the job takes a new offer in the same city
     if it pays more.  Returns separations (C, 4) in agents.
+
+    Rows go by blocks of 64: each row's two draws are tested branch-free (the rates are 0 for
+    those not employed in a simulated city; employment is random across rows, so a branch on
+    it mispredicts) into a bit each, then the separations and offers are made for the bits set.
     """
     n = city.size
     step = (n + NCHUNK - 1) // NCHUNK
     out = np.zeros((NCHUNK, C, 4), np.int64)
+    one = np.uint64(1)
     for ch in prange(NCHUNK):
-        for i in range(ch * step, min(n, (ch + 1) * step)):
-            c = city[i]
-            s = status[i]
-            if c < 0 or c >= C or s < 0:
-                continue
-            if uniform(key_sep, i) < sep_rate + layoff[c, s]:
+        lo = ch * step
+        hi = min(n, lo + step)
+        for b0 in range(lo, hi, 64):
+            w_sep = np.uint64(0)
+            w_ojs = np.uint64(0)
+            for i in range(b0, min(hi, b0 + 64)):
+                c = city[i]
+                s = status[i]
+                ok = (c >= 0) & (c < C) & (s >= 0)
+                sep = np.uint64(uniform(key_sep, i) < (sep_rate + layoff[min(max(c, 0), C - 1), max(s, 0)]) * ok)
+                ojs = np.uint64(uniform(key_ojs, i) < ojs_rate * ok) & (one - sep)  # searches if not separated
+                w_sep |= sep << np.uint64(i - b0)
+                w_ojs |= ojs << np.uint64(i - b0)
+            while w_sep != 0:
+                i = b0 + trailing_zeros(w_sep)
+                w_sep &= w_sep - one
+                out[ch, city[i], status[i]] += 1
                 status[i] = UNEMPLOYED
                 wage[i] = 0.0
-                out[ch, c, s] += 1
-            elif uniform(key_ojs, i) < ojs_rate:
+            while w_ojs != 0:
+                i = b0 + trailing_zeros(w_ojs)
+                w_ojs &= w_ojs - one
+                c, s = city[i], status[i]
                 offer = sector_wage[c, s] * EDU_PREMIUM_NB[education[i]] * offer_noise(key_ojs ^ SALT_OJS_OFFER, i)
                 if offer > wage[i]:
                     wage[i] = offer
     return out.sum(0)
-
 
 
 @njit(parallel=True, cache=True)
@@ -225,28 +243,28 @@ def select_seekers(city, status, p_city, C, key):
 
     Each seeker in city c is drawn with probability ``p_city[c]`` (= expected
     matches / seekers); the sectors are assigned by ``assign_jobs`` which caps
-    hires at the vacancies.
+    hires at the vacancies.  One pass, a bit per row (``kernels.selection_bits``).
     """
     n = city.size
-    step = (n + NCHUNK - 1) // NCHUNK
-    counts = np.zeros(NCHUNK, np.int64)
+    bits, counts, step, words = selection_bits(n, 1)
     for ch in prange(NCHUNK):
         k = 0
-        for i in range(ch * step, min(n, (ch + 1) * step)):
-            c = city[i]
-            if c >= 0 and c < C and status[i] == -1 and uniform(key, i) < p_city[c]:
-                k += 1
-        counts[ch] = k
-    start = chunk_starts(counts)
-    rows = np.empty(start[NCHUNK], np.int64)
-    for ch in prange(NCHUNK):
-        k = start[ch]
-        for i in range(ch * step, min(n, (ch + 1) * step)):
-            c = city[i]
-            if c >= 0 and c < C and status[i] == -1 and uniform(key, i) < p_city[c]:
-                rows[k] = i
-                k += 1
-    return rows
+        lo = ch * step
+        hi = min(n, lo + step)
+        for wi in range(words):
+            s = lo + wi * 64
+            e = min(hi, s + 64)
+            w = np.uint64(0)
+            for i in range(s, e):
+                c = city[i]
+                # branch-free: the probability is 0 for those who are not unemployed in a simulated city
+                p = p_city[min(max(c, 0), C - 1)] * ((c >= 0) & (c < C) & (status[i] == -1))
+                hit = uniform(key, i) < p
+                w |= np.uint64(hit) << np.uint64(i - s)
+                k += hit
+            bits[0, ch * words + wi] = w
+        counts[0, ch] = k
+    return rows_of_bits(bits[0], counts[0], step, words)
 
 
 @njit(cache=True)
@@ -273,11 +291,12 @@ def assign_jobs(rows, city, status, wage, education, vacancies, sector_wage, min
 def index_wage(i, c, status, wage, months_in_city, factor, floor, C):
     """Month end for a living row ``i`` in place ``c``: an incumbent's wage follows the city's wage
     level (``wage *= factor[c]``, floored) and ``months_in_city`` grows by one."""
-    if months_in_city[i] < 32000:
-        months_in_city[i] += 1
-    if c < C and status[i] >= 0:
-        w = wage[i] * factor[c]
-        wage[i] = max(w, floor[c])
+    m = months_in_city[i]
+    months_in_city[i] = m + (m < 32000)
+    # branch-free (employment is random across rows): the wage is written back unchanged otherwise
+    k = min(c, C - 1)
+    w = wage[i]
+    wage[i] = max(w * factor[k], floor[k]) if (c < C) & (status[i] >= 0) else w
 
 
 @njit(parallel=True, cache=True)

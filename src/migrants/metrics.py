@@ -28,6 +28,78 @@ AGE_BANDS = (18, 25, 35, 45, 55)  # lower edges: 18-24, 25-34, 35-44, 45-54, 55+
 AGE_BAND_OF = (np.searchsorted(np.array(AGE_BANDS), np.arange(128), side="right") - 1).clip(0).astype(np.int64)
 
 
+#: the census counts each row once in a combined cell of its place: status (6 codes, -2..3) x age band (5)
+#: x owner x local hukou; the per-city counts are sums over the cells (``census_counts``)
+N_CELLS = 6 * 5 * 2 * 2
+
+
+@njit(inline="always", cache=True)
+def count_row(i, c, C, J, month, status, age, housing, hukou, children, origin, wage, grad_month, uni_city,
+              cells, kids, origins, wage_sum, grads):
+    """Count living row ``i`` (in place ``c``) into one chunk's census arrays: its cell (status, age
+    band, owner, local hukou), its children, its origin, its wage (employed in a simulated city)
+    and, in its month of graduation, its university city (``census``)."""
+    s = status[i]
+    cells[c, (((s + 2) * 5 + AGE_BAND_OF[age[i]]) * 2 + (housing[i] == 2)) * 2 + (hukou[i] == c)] += 1
+    kids[c] += children[i]
+    origins[origin[i] * J + c] += 1
+    if s >= 0 and c < C:
+        wage_sum[c] += wage[i]
+    if grad_month[i] == month and c < C:
+        u = uni_city[i]
+        grads[u, 0] += 1
+        grads[u, 1] += u == c
+
+
+@njit(cache=True)
+def census_arrays(n, C):
+    """Per-chunk arrays of a census (``count_row``): cells, children, origins, wage sums, graduates."""
+    J = C + 1
+    return (np.zeros((NCHUNK, J, N_CELLS), np.int64), np.zeros((NCHUNK, J), np.int64),
+            np.zeros((NCHUNK, J * J), np.int64), np.zeros((NCHUNK, C), np.float64),
+            np.zeros((NCHUNK, C, 2), np.int64))
+
+
+@njit(cache=True)
+def census_counts(cells, kids, origins, wage_sum, grads, C):
+    """The census's per-city counts from its per-chunk arrays (chunks summed in order)."""
+    J = C + 1
+    cell = cells.sum(0).reshape((J, 6, 5, 2, 2))
+    status = cell.sum(4).sum(3).sum(2)  # (J, 6): -2..3
+    emp = np.ascontiguousarray(status[:C, 2:])
+    bands = cell[:C].sum(4).sum(3).sum(1)
+    owners = cell[:C, :, :, 1, :].sum(3).sum(2).sum(1)
+    local = cell[:C, :, :, :, 1].sum(3).sum(2).sum(1)
+    g = grads.sum(0)
+    return (status.sum(1), emp, np.ascontiguousarray(status[:, 1]), np.ascontiguousarray(status[:, 0]),
+            wage_sum.sum(0), kids.sum(0), origins.sum(0).reshape((J, J)), bands, owners, local,
+            np.ascontiguousarray(g[:, 0]), np.ascontiguousarray(g[:, 1]))
+
+
+@njit(inline="always", cache=True)
+def head_row(i, c, J, status, origin, by_status, origins):
+    """Count living row ``i`` (in place ``c``) into one chunk's headcount: by status and by origin."""
+    by_status[c, status[i] + 2] += 1
+    origins[origin[i] * J + c] += 1
+
+
+@njit(cache=True)
+def headcount_arrays(C):
+    """Per-chunk arrays of a headcount (``head_row``): by status (J, 6: -2..3) and by origin (J * J)."""
+    J = C + 1
+    return np.zeros((NCHUNK, J, 6), np.int64), np.zeros((NCHUNK, J * J), np.int64)
+
+
+@njit(cache=True)
+def headcount_counts(by_status, origins, C):
+    """The headcount's per-place counts from its per-chunk arrays (chunks summed in order): agents (J,),
+    employed (C, 4), unemployed (J,), inactive (J,), origin_city (J, J) [origin, city]."""
+    J = C + 1
+    st = by_status.sum(0)
+    return (st.sum(1), np.ascontiguousarray(st[:C, 2:]), np.ascontiguousarray(st[:, 1]),
+            np.ascontiguousarray(st[:, 0]), origins.sum(0).reshape((J, J)))
+
+
 @njit(parallel=True, cache=True)
 def census(people, month, C, wage_factor, wage_floor, month_end):
     """Per-city counts in agents (one pass over ``people``, ``Population.columns()``).
@@ -49,51 +121,18 @@ def census(people, month, C, wage_factor, wage_floor, month_end):
     J = C + 1
     n = city.size
     step = (n + NCHUNK - 1) // NCHUNK
-    a = np.zeros((NCHUNK, J), np.int64)
-    emp = np.zeros((NCHUNK, C, 4), np.int64)
-    une = np.zeros((NCHUNK, J), np.int64)
-    ina = np.zeros((NCHUNK, J), np.int64)
-    ws = np.zeros((NCHUNK, C), np.float64)
-    kid = np.zeros((NCHUNK, J), np.int64)
-    oc = np.zeros((NCHUNK, J, J), np.int64)
-    ab = np.zeros((NCHUNK, C, 5), np.int64)
-    own = np.zeros((NCHUNK, C), np.int64)
-    loc = np.zeros((NCHUNK, C), np.int64)
-    gn = np.zeros((NCHUNK, C), np.int64)
-    gs = np.zeros((NCHUNK, C), np.int64)
+    cells, kids, origins, wage_sum, grads = census_arrays(n, C)
     for ch in prange(NCHUNK):
+        cells_ch, kids_ch, origins_ch, wage_ch, grads_ch = cells[ch], kids[ch], origins[ch], wage_sum[ch], grads[ch]
         for i in range(ch * step, min(n, (ch + 1) * step)):
             c = city[i]
             if c < 0:
                 continue
             if month_end:
                 index_wage(i, c, status, wage, months_in_city, wage_factor, wage_floor, C)
-            a[ch, c] += 1
-            kid[ch, c] += children[i]
-            o = origin[i]
-            oc[ch, o, c] += 1
-            s = status[i]
-            if s == -1:
-                une[ch, c] += 1
-            elif s == -2:
-                ina[ch, c] += 1
-            if c == C:
-                continue
-            if s >= 0:
-                emp[ch, c, s] += 1
-                ws[ch, c] += wage[i]
-            ab[ch, c, AGE_BAND_OF[age[i]]] += 1
-            if housing[i] == 2:
-                own[ch, c] += 1
-            if hukou[i] == c:
-                loc[ch, c] += 1
-            if grad_month[i] == month:
-                u = uni_city[i]
-                gn[ch, u] += 1
-                if u == c:
-                    gs[ch, u] += 1
-    return (a.sum(0), emp.sum(0), une.sum(0), ina.sum(0), ws.sum(0), kid.sum(0), oc.sum(0), ab.sum(0),
-            own.sum(0), loc.sum(0), gn.sum(0), gs.sum(0))
+            count_row(i, c, C, J, month, status, age, housing, hukou, children, origin, wage, grad_month, uni_city,
+                      cells_ch, kids_ch, origins_ch, wage_ch, grads_ch)
+    return census_counts(cells, kids, origins, wage_sum, grads, C)
 
 
 class Census(NamedTuple):
@@ -123,6 +162,20 @@ def take_census(P, month: int, C: int, wage_factor=None, wage_floor=None) -> Cen
     end = wage_factor is not None
     ones = np.ones(C)
     return Census(*census(P.columns(), month, C, wage_factor if end else ones, wage_floor if end else ones, end))
+
+
+class Headcount(NamedTuple):
+    """The mid-month counts the month's decisions read, in agents (``demography.deaths_births_headcount``):
+    the fields of the same name of a ``Census``, which can stand in for it."""
+
+    agents: np.ndarray        # (J,)
+    employed: np.ndarray      # (C, 4) by sector
+    unemployed: np.ndarray    # (J,)
+    inactive: np.ndarray      # (J,)
+    origin_city: np.ndarray   # (J, J) [origin, city]
+
+    def __getitem__(self, key):
+        return getattr(self, key) if isinstance(key, str) else tuple.__getitem__(self, key)
 
 
 class MonthTally(NamedTuple):

@@ -32,7 +32,7 @@ import pandas as pd
 from . import cities as cities_mod
 from . import decisions, demography, history, housing, labour
 from .config import Scenario, load_scenario, month_index, month_label, province_key
-from .metrics import MonthTally, Recorder, take_census
+from .metrics import Headcount, MonthTally, Recorder, take_census
 from .policy.engine import PolicyEngine
 from .inputs import census_inputs
 from .population import EDU_PREMIUM, SECTOR_PREMIUM, build_population, education_shares
@@ -222,8 +222,10 @@ class MigrationModel(mesa.Model):
                                     calendar_month - 1, C, key("retire"))  # birthdays spread over the year
         self.cohorts.retirees += retired[:C] * scale  # retire where they live
         fertility = self.policy.fertility(self.fertility)  # family policy: births per woman
-        dead, born = demography.deaths_and_births(
-            P.city, P.age, P.female, P.children, self.mortality, fertility, scale, key("death"), key("birth"), C)
+        # deaths and births, and in the same pass the headcount of the survivors (the month's counts below)
+        dead, born, counts = demography.deaths_births_headcount(
+            P.columns(), self.mortality, fertility, scale, key("death"), key("birth"), C)
+        n_counted = P.n
         deaths += dead[:C] + demography.cohort_deaths(self.cohorts, cfg.demography, self.city_rng("cohort_deaths"),
                                                       self.vital_rates.mortality)
         births += born
@@ -236,7 +238,9 @@ class MigrationModel(mesa.Model):
                 self.cohorts, scale, self.city_rng("graduates"), self.month,
                 demography.mean_inactive_share(cfg.demography))
             P.append(**cols)
-        cen = take_census(P, self.month, C)
+        # the month's counts (agents by place, status and origin): taken in the deaths' pass, unless agents
+        # have joined since (September, July: then a census)
+        cen = Headcount(*counts) if P.n == n_counted else take_census(P, self.month, C)
 
         # 2. labour demand ----------------------------------------------------
         lab = cfg.labour
@@ -387,7 +391,8 @@ class MigrationModel(mesa.Model):
         P, C = self.people, self.C
         counts = demography.age_sex_counts(P.city, P.age, P.female, C)
         women, expected_deaths = demography.exposures(counts, self.cohorts, self.config.demography, self.scale)
-        self.vital_rates.update(self.year, self.city_population(), women, expected_deaths)
+        population = counts.sum((1, 2)) * self.scale + self.cohorts.totals()  # city_population, from these counts
+        self.vital_rates.update(self.year, population, women, expected_deaths)
         self.fertility = demography.fertility_table(self.vital_rates.tfr)
         self.mortality = demography.mortality_table(self.config.demography, np.append(self.vital_rates.mortality, 1.0))
 
@@ -435,17 +440,16 @@ class MigrationModel(mesa.Model):
             self.cross_province, origin_share, residents * scale, self.amenity)
         by_age = decisions.hazard_by_age(dec.consider_base_month.value, dec.consider_young_factor.value,
                                          dec.consider_old_factor.value)
-        rows = decisions.select_considerers(
+        # who weighs a move, and (in the same pass) who comes back from the rest of China, to the hukou city
+        rows, back = decisions.select_considerers_and_returners(
             P.city, P.status, P.age, P.children, P.housing, P.grad_month, self.month, by_age,
             dec.consider_unemployed_factor.value, dec.consider_children_factor.value,
-            dec.consider_owner_factor.value, C, key("consider"))
+            dec.consider_owner_factor.value, C, key("consider"), dec.rest_of_china_return_month.value, key("return"))
         stay, ktype = decisions.stay_factors(rows, P, self.month, net, rent, self.services.subsidy, dec.beta_income.value,
                                              dec.income_floor_share.value, wage_level, p_emp,
                                              rent_share=self.policy.rent_share(rows))
         dest = decisions.choose_destinations(rows, ktype, P.city, P.hukou_city, P.origin_city, stay,
                                              EA, decisions.pair_table(EB, EN), EH, ret, key("choose"))
-        # returns from the rest of China, to the hukou city
-        back = decisions.select_returners(P.city, dec.rest_of_china_return_month.value, C, key("return"))
         # newcomers from outside the simulated cities (boundary flow), as rows in the rest of China
         new, new_dest = self._outsiders(EA, EB, EN, by_age)
         rows = np.concatenate([rows, back, new])

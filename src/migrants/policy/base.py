@@ -208,7 +208,7 @@ class Lever:
         8 payments       pay(ctx, births)                      the month's payments, booked
 
     A family whose rule spans several cards (the most generous of several talent cards)
-    overrides the class-level ``pay_all`` / ``subsidy_purchases_all`` instead.
+    overrides the class-level ``pay_all`` / ``subsidy_purchases_all`` / ``settle_all`` instead.
     """
 
     kind = ""
@@ -289,6 +289,11 @@ class Lever:
     @classmethod
     def subsidy_purchases_all(cls, ctx, levers) -> None:
         pass
+
+    @classmethod
+    def settle_all(cls, ctx, levers) -> None:
+        for lv in levers:
+            lv.settle(ctx)
 
     @classmethod
     def pay_all(cls, ctx, levers, births) -> None:

@@ -96,6 +96,54 @@ def uniforms_at(key, rows):
     return out
 
 
+@njit(cache=True)
+def migrants_in(lut, city, hukou):
+    """Rows living in a place of ``lut`` (``city_lookup``) whose hukou is elsewhere, ascending:
+    ``np.flatnonzero(lut[city] & (hukou != city))`` in compiled passes (count, then fill)."""
+    k = 0
+    for i in range(city.size):
+        k += lut[city[i]] & (hukou[i] != city[i])
+    rows = np.empty(k, np.int64)
+    k = 0
+    for i in range(city.size):
+        if lut[city[i]] & (hukou[i] != city[i]):
+            rows[k] = i
+            k += 1
+    return rows
+
+
+@njit(cache=True)
+def zero_in(lut, city, col):
+    """Rows living in a place of ``lut`` where ``col`` is 0, ascending:
+    ``np.flatnonzero(lut[city] & (col == 0))`` in compiled passes (count, then fill)."""
+    k = 0
+    for i in range(city.size):
+        k += lut[city[i]] & (col[i] == 0)
+    rows = np.empty(k, np.int64)
+    k = 0
+    for i in range(city.size):
+        if lut[city[i]] & (col[i] == 0):
+            rows[k] = i
+            k += 1
+    return rows
+
+
+@njit(cache=True)
+def coded_positive(codes, code, left):
+    """Rows with ``codes == code`` and ``left > 0``, ascending:
+    ``np.flatnonzero((codes == code) & (left > 0))`` in compiled passes (count, then fill)."""
+    k = 0
+    for i in range(codes.size):
+        k += (codes[i] == code) & (left[i] > 0)
+    rows = np.empty(k, np.int64)
+    k = 0
+    for i in range(codes.size):
+        if (codes[i] == code) & (left[i] > 0):
+            rows[k] = i
+            k += 1
+    return rows
+
+
 def city_lookup(target: np.ndarray) -> np.ndarray:
     """(C+2,) bool lookup indexed by ``city`` (C = rest of China and -1 = removed are False)."""
     lut = np.zeros(target.size + 2, bool)

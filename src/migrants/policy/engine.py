@@ -271,8 +271,8 @@ class PolicyEngine:
 
     def settle_hukou(self) -> None:
         """Hukou cards: residents who qualify settle (``hukou_city``)."""
-        for lv in self.levers:
-            lv.settle(self.ctx)
+        for cls, group in self.families:  # one family settles (hukou): card-name order within it
+            cls.settle_all(self.ctx, group)
 
     # ---------------------------------------------------------- 6 housing
     def subsidy_purchases(self) -> None:

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .base import Lever, by_city
-from .eligibility import ration, take_first, uniforms_at
+from .eligibility import migrants_in, ration, take_first, uniforms_at
 
 
 class HukouLever(Lever):
@@ -46,13 +46,35 @@ class HukouLever(Lever):
     def check_all(cls, levers, city_names) -> None:
         check_conflicts(levers, city_names)
 
-    def settle(self, ctx) -> None:
-        """Residents who qualify and take it up settle: their ``hukou_city`` becomes the city."""
+    def settles(self, t: int) -> bool:
+        """Does the card settle anyone in month ``t`` (in force, with a rule that is not closed)?"""
+        return self.in_force(t) and self.card.rule not in (None, "closed")
+
+    @classmethod
+    def settle_all(cls, ctx, levers) -> None:
+        """The cards' settlements in card-name order (``settle``), from one pass over the columns: the
+        residents of any settling card's cities whose hukou is elsewhere.  A settlement only makes
+        hukou equal to city, so each card's candidates are those of them it would find itself."""
+        active = [lv for lv in levers if lv.settles(ctx.t)]
+        if not active:
+            return
+        P = ctx.people
+        migrants = migrants_in(np.logical_or.reduce([lv.lut for lv in active]), P.city, P.hukou_city)
+        for lv in levers:
+            lv.settle(ctx, migrants)
+
+    def settle(self, ctx, migrants=None) -> None:
+        """Residents who qualify and take it up settle: their ``hukou_city`` becomes the city.
+        ``migrants``: rows that include every resident of the targets with hukou elsewhere (else all rows)."""
         card = self.card
-        if not self.in_force(ctx.t) or card.rule in (None, "closed"):
+        if not self.settles(ctx.t):
             return
         P, C, scale = ctx.people, self.C, ctx.scale
-        rows = np.flatnonzero(self.lut[P.city] & (P.hukou_city != P.city))
+        if migrants is None:
+            rows = migrants_in(self.lut, P.city, P.hukou_city)  # living in a target city, hukou elsewhere
+        else:
+            c = P.city[migrants]
+            rows = migrants[self.lut[c] & (P.hukou_city[migrants] != c)]
         if rows.size == 0:
             return
         rows = rows[self.eligible(ctx, rows)]

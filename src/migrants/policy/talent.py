@@ -32,7 +32,7 @@ from ..decisions import type_table
 from ..population import OWNER, RENTER
 from .base import Lever, by_city
 from .cards import EDUCATION_CODES, TalentCard
-from .eligibility import ration, take_first, type_mask, uniforms_at
+from .eligibility import coded_positive, ration, take_first, type_mask, uniforms_at, zero_in
 from .units import UnitProgramme
 
 HOME_SUBSIDY_USED = 1  # bit of ``policy_flags``
@@ -107,7 +107,7 @@ def pay_living(ctx, levers: list[TalentLever]) -> None:
         # only people in some active card's cities can enrol: filter by the cities first,
         # so the candidates are a few per cent of the rows, not everyone never enrolled
         in_any = np.logical_or.reduce([lv.lut for lv in act])
-        free = np.flatnonzero(in_any[P.city] & (left == 0))
+        free = zero_in(in_any, P.city, left)  # in an active card's city, never enrolled
         best = np.zeros(free.size, np.int16)
         best_amt = np.zeros(free.size)
         for lv in act:
@@ -130,7 +130,7 @@ def pay_living(ctx, levers: list[TalentLever]) -> None:
             lv.newly += rows.size * scale
     # payments
     for lv in L:
-        rows = np.flatnonzero((card == lv.code) & (left > 0))
+        rows = coded_positive(card, lv.code, left)  # enrolled in this card, months left
         if rows.size == 0:
             continue
         inside = lv.in_target(P, rows)
