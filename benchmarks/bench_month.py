@@ -146,10 +146,6 @@ def child(scenario: str, scale: int | None, months: int, profile: bool, warm: in
     t_import = time.perf_counter() - t0
     if warm:  # kernels loaded from numba's cache before timing (14 months of tiny: January, July, September)
         MigrationModel(scenario="tiny", rng=1).run(warm)
-    if scale == 1:  # the scenario check refuses more than MAX_AGENTS (persons / scale); the benchmark lifts it
-        import migrants.cities
-
-        migrants.cities.MAX_AGENTS = 10**9
     t1 = time.perf_counter()
     m = MigrationModel(scenario=scenario, scale=scale, rng=1)
     init_s = time.perf_counter() - t1

@@ -100,7 +100,6 @@ def test_a_huge_file_and_a_fifo_are_not_read_whole(tmp_path):
     ("name=../../x", "name"),
     ("name=/tmp/x", "name"),
     ("name=..", "name"),
-    ("scale=1", "more than memory allows"),
     ("scale=5000000", "no working-age agent"),
     ("cities=[Shenyang]", "at least 2"),
     ("decisions.beta_income=1e308", "coefficient from -100 to 100"),
@@ -120,6 +119,22 @@ def test_bad_overrides_exit_2_with_one_short_line(tmp_path, capsys, override, na
     line = one_line_error(err)
     assert code == 2 and named in line and "9" * 100 not in line, line
     assert not out.exists()
+
+
+def test_full_scale_passes_the_memory_check_and_a_larger_population_does_not():
+    """scale 1 of the 31 cities (about 79 M agents, 37.5 bytes each at peak) is a supported run;
+    the bound is on agents (at most 80% of the residents), not persons."""
+    from types import SimpleNamespace
+
+    from migrants.cities import MAX_AGENTS, _check_scale, load_cities
+    from migrants.model import check_scenario
+
+    check_scenario("baseline", {"scale": 1})  # no ConfigError
+    cities = load_cities(ROOT / "configs" / "cities.csv")
+    big = cities.assign(pop2020=cities["pop2020"] * (MAX_AGENTS / cities["pop2020"].sum() / 0.8 * 1.01))
+    with pytest.raises(ConfigError, match="more than memory allows"):
+        _check_scale(SimpleNamespace(name="x", scale=1, census=2020), big)
+    _check_scale(SimpleNamespace(name="x", scale=2, census=2020), big)
 
 
 def test_extends_must_name_a_scenario(tmp_path, capsys):

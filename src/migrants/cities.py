@@ -89,12 +89,14 @@ COLUMN_MAX: dict[str, float] = {
     "avg_wage_cny": 10_000_000, "house_price_cny_m2": 1_000_000, "hei_count_2017": 10_000,
     "gc_km_from_shenyang": 20_000, "avg_wage_year": 2100,
 }
-#: most agents a scenario may ask for (persons / scale): each takes a few hundred bytes, with the
-#: model's working copies several GB at this count
-MAX_AGENTS = 30_000_000
-#: the least share of a city's residents of working age (census 2010 and 2020: 62-78% aged 15-64;
-#: assumption with a margin), for the one-agent-per-city check of ``scale``
+#: most agents a scenario may ask for: a run peaks at about 40 bytes an agent (benchmarks/bench_month.py
+#: --full: 37.5 at scale 1, 78.6 M agents), so 6 GB at this count; the 31 cities at scale 1 make 79 M
+MAX_AGENTS = 150_000_000
+#: the least and the largest share of a city's residents of working age, the agents (census 2010 and
+#: 2020: 62-78% aged 15-64; the agents are 18 to retirement, 54% of the 31 cities' residents in 2020;
+#: assumptions with a margin), for the one-agent-per-city and the memory checks of ``scale``
 WORKING_AGE_SHARE_MIN = 0.5
+WORKING_AGE_SHARE_MAX = 0.8
 #: largest ten-year change of a city's population, either way (pop2020 / pop2010); shipped: 0.76 to 1.12
 POP_RATIO_MAX = 3.0
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -279,7 +281,8 @@ def scenario_cities(cfg, all_cities: pd.DataFrame | None = None) -> pd.DataFrame
 
 
 def _check_scale(cfg, cities: pd.DataFrame) -> pd.DataFrame:
-    """The scenario's ``scale`` makes at most ``MAX_AGENTS`` agents, and leaves every simulated city
+    """The scenario's ``scale`` makes at most ``MAX_AGENTS`` agents (at most ``WORKING_AGE_SHARE_MAX``
+    of the residents are agents), and leaves every simulated city
     at least one working-age agent (a city without one would have no jobs, no unemployment and no
     movers: silently wrong).  At least half of a city's residents are of working age
     (``WORKING_AGE_SHARE_MIN``), so its census count / scale x that share must reach 1."""
@@ -293,10 +296,11 @@ def _check_scale(cfg, cities: pd.DataFrame) -> pd.DataFrame:
                               f"({least:,} persons) would have no working-age agent; expected a scale of at most "
                               f"{int(least * WORKING_AGE_SHARE_MIN):,} persons an agent")
         total = int(cities[col].sum())
-        if total / scale > MAX_AGENTS:
-            raise ConfigError(f"scenario {cfg.name}: field `scale` = {scale:,}: {total:,} persons would make "
-                              f"{total // scale:,} agents, more than memory allows ({MAX_AGENTS:,}); expected a "
-                              f"scale of at least {-(-total // MAX_AGENTS):,} persons an agent")
+        agents = int(total * WORKING_AGE_SHARE_MAX / scale)
+        if agents > MAX_AGENTS:
+            raise ConfigError(f"scenario {cfg.name}: field `scale` = {scale:,}: {total:,} persons would make up to "
+                              f"{agents:,} agents, more than memory allows ({MAX_AGENTS:,}); expected a scale of "
+                              f"at least {-(-int(total * WORKING_AGE_SHARE_MAX) // MAX_AGENTS):,} persons an agent")
     return cities
 
 
