@@ -76,9 +76,11 @@ def holdout_table(full: pd.DataFrame, cities: pd.DataFrame, folder: Path) -> pd.
     for sub in sorted(p for p in folder.glob("*/backtest") if (p / "backtest.parquet").exists()):
         meta = __import__("json").loads((sub / "backtest.json").read_text())
         prov = meta["holdout"]
+        fit = __import__("json").loads((sub.parent / "fit.json").read_text())
+        waves = fit["method"]["waves"]
         held = held_out_rows(pd.read_parquet(sub / "backtest.parquet"), cities, prov)
         mine = held_out_rows(full, cities, prov)
-        for label, frame in (("left out of the fit", held), ("in the fit", mine)):
+        for label, frame in ((f"left out of the fit ({waves} waves)", held), ("in the fit", mine)):
             s = summary(frame)
             for kind, target in (("city", "population"), ("province", "population (census 2020)")):
                 g = s[(s.kind == kind) & (s.target == target)].set_index("forecast")
@@ -143,7 +145,9 @@ Each northeastern province in turn was left out of the fit (`migrants calibrate
 experiments/calibrate_history.yaml --holdout P`: its cities' and its own targets dropped, its
 amenity set to the mean of the other provinces'), and the backtest of that fit's estimate
 (`migrants backtest --calibration DIR --holdout P`) reports the province's rows; beside them,
-the same rows under the full fit. Run by `scripts/run_holdouts.py`.
+the same rows under the full fit. Run by `scripts/run_holdouts.py`; a holdout fit may run fewer
+waves than the full fit's 8 (`--waves`, for time: the number is in the table), and so may be the worse
+fit for it.
 
 {md_table(holdouts)}
 """

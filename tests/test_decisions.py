@@ -157,6 +157,21 @@ def test_stay_factor_keeps_the_well_paid():
     assert choose(t, stay=2.0)[0] > choose(t, stay=1.0)[0] + 0.01
 
 
+def test_a_place_where_nobody_is_employed_draws_no_newcomers_and_its_employed_weigh_their_own_wage():
+    """p_emp = 0 in city 0: newcomers all but never choose it (its net income is the 1 CNY floor), and
+    a resident whose stay factor is own income / that floor gets finite weights, staying as a
+    resident of an ordinary city with that income would (no division by zero, no NaN)."""
+    p = params(move_cost_fixed=1.0)
+    p_emp = np.full(J, 0.95)
+    p_emp[0] = 0.0
+    t = tables(p, p_emp=p_emp)
+    assert np.all(np.isfinite(t[0])) and t[0][12, 0] < 1e-9 * t[0][12, 1]
+    assert choose(t, city=1, hukou=1, origin=1)[0] < 1e-3  # newcomers
+    net_ordinary = tables(p)[5][12, 0]
+    stayed = choose(t, stay=(net_ordinary / 1.0) ** p.beta_income.value)[0]  # own income: an ordinary city's
+    assert stayed == pytest.approx(choose(tables(p), stay=1.0)[0], abs=0.01)
+
+
 def test_infinite_moving_cost_means_nobody_moves():
     p = params(move_cost_fixed=1e3)
     assert choose(tables(p))[0] == 1.0

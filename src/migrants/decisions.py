@@ -196,10 +196,12 @@ def utility_tables(p, wage_level, p_emp, rent, subsidy, school_access, childcare
     """
     edu, kids, _ = type_table()
     expected = wage_level[None, :] * EDU_PREMIUM[edu][:, None] * p_emp[None, :]
-    net = np.maximum(expected + subsidy - rent[None, :], p.income_floor_share.value * expected)
+    # at least 1 CNY a month: a place where nobody is employed (no expected income) is then all but
+    # never chosen by newcomers (utility beta x log 1 = 0 against about beta x 8), while its residents'
+    # stay factor (own / net) ** beta stays finite and gives them their own income's utility
+    net = np.maximum(np.maximum(expected + subsidy - rent[None, :], p.income_floor_share.value * expected), 1.0)
     services = kids[:, None] * (p.beta_school.value * school_access[None, :] + p.beta_childcare.value * childcare[None, :])
-    with np.errstate(divide="ignore"):  # a place with no expected income (nobody employed) is never chosen
-        ua = p.beta_income.value * np.log(net) + services
+    ua = p.beta_income.value * np.log(net) + services
     if residents is not None:
         ua = ua + p.beta_size.value * np.log(np.maximum(residents, 1.0) / 1e6)[None, :]
     ua[:, -1] += p.rest_of_china_constant.value  # what the one node for the rest of the country leaves out
