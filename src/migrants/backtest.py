@@ -183,6 +183,8 @@ def naive_forecasts(targets: pd.DataFrame, cities: pd.DataFrame, province_2010: 
         both = now.index.intersection(base.index)
         region_ratio = (now[both] / base.loc[both, "observed"]).mean() if len(both) else np.nan
         trend = x0 + (last.observed - x0) * (y - y0) / (y1 - y0) if y1 > y0 else x0
+        if row.kind == "region":  # the region is its own trend: only "no change" is a forecast of it
+            region_ratio, trend = np.nan, np.nan
         out.loc[i] = [x0, x0 * region_ratio, trend]
     return out
 
