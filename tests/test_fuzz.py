@@ -19,7 +19,7 @@ from fuzz_cases import FUZZ_HEADROOM, STRATEGIES, Outcome, run_case, tally, vm_s
 from migrants import memory
 
 #: examples per input kind in CI (MIGRANTS_FUZZ_EXAMPLES to change it)
-EXAMPLES = {"scenario": 80, "card": 60, "spec": 40, "data": 60}
+EXAMPLES = {"scenario": 60, "card": 45, "spec": 30, "data": 45}
 SEEN: list[Outcome] = []
 CAP: dict = {}
 
