@@ -40,18 +40,29 @@ def alive(pid: int) -> bool:
     return stat[stat.rindex(")") + 2] != "Z"
 
 
-def test_sigkill_of_the_parent_stops_its_workers(tmp_path):
-    out = tmp_path / "sweep"
-    proc = subprocess.Popen([sys.executable, "-m", "migrants.cli", "sweep", str(TINY), "--jobs", "2",
+def sweep_until_a_run_is_done(out: Path, *backend: str) -> subprocess.Popen:
+    """Start ``migrants sweep`` of the tiny spec into ``out`` (its own session) and return once its
+    first run file is written."""
+    proc = subprocess.Popen([sys.executable, "-m", "migrants.cli", "sweep", str(TINY), *backend, "--jobs", "2",
                              "--threads-per-run", "1", "--out", str(out), "--quiet"], cwd=ROOT,
                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    workers: list[int] = []
     try:
         deadline = time.monotonic() + 240
         while not ((out / "runs").exists() and any((out / "runs").glob("*.parquet"))):
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "no run finished in time"
             time.sleep(0.05)
+    except BaseException:  # never leave the sweep behind
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    return proc
+
+
+def test_sigkill_of_the_parent_stops_its_workers(tmp_path):
+    proc = sweep_until_a_run_is_done(tmp_path / "sweep")
+    workers: list[int] = []
+    try:
         workers = live_children(proc.pid)
         assert len(workers) >= 2, workers  # the loky workers (and loky's resource tracker)
         os.kill(proc.pid, signal.SIGKILL)  # the parent only, not its process group
@@ -88,17 +99,9 @@ def descendants(pid: int) -> list[int]:
 
 
 def test_sigkill_of_a_dask_sweeps_parent_stops_its_local_cluster(tmp_path):
-    out = tmp_path / "sweep"
-    proc = subprocess.Popen([sys.executable, "-m", "migrants.cli", "sweep", str(TINY), "--backend", "dask",
-                             "--jobs", "2", "--threads-per-run", "1", "--out", str(out), "--quiet"], cwd=ROOT,
-                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = sweep_until_a_run_is_done(tmp_path / "sweep", "--backend", "dask")
     started: list[int] = []
     try:
-        deadline = time.monotonic() + 240
-        while not ((out / "runs").exists() and any((out / "runs").glob("*.parquet"))):
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "no run finished in time"
-            time.sleep(0.05)
         started = descendants(proc.pid)  # the workers (the scheduler and nannies live in the parent)
         cmdlines = [Path(f"/proc/{p}/cmdline").read_bytes() for p in started]
         assert sum(b"spawn_main" in c for c in cmdlines) >= 2, cmdlines
