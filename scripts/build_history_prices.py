@@ -1,8 +1,9 @@
-"""Build configs/history/city_wages.csv, city_house_prices.csv and rest_of_china.csv from S3.
+"""Build configs/history/city_wages.csv, city_gdp.csv, city_house_prices.csv and rest_of_china.csv from S3.
 
 S3 (configs/SOURCES.md) is the GitHub repository andyhsi2023-cq/urban-investment-aggregation-trap,
 file 02-data/processed/china_city_panel_real.csv (China City Database 6.0: avg_wage = average wage
-of on-post employees in urban non-private units, CNY a year; house_price = mean listing price,
+of on-post employees in urban non-private units, CNY a year; gdp_100m = gross regional product at
+current prices, 100 million CNY, as the city yearbooks published it; house_price = mean listing price,
 CNY per m2, from 58.com (58tc) and Anjuke).  Run it with the path of that file:
 
     python scripts/build_history_prices.py PATH/china_city_panel_real.csv
@@ -10,6 +11,9 @@ CNY per m2, from 58.com (58tc) and Anjuke).  Run it with the path of that file:
 Rules (each row's `source` says which applied):
 - wages: S3 for every city and year 2010-2020 (complete); Yuhuan: its prefecture, Taizhou (as in
   configs/cities.csv).
+- GDP: S3 for every city and year 2010-2020 (complete); Yuhuan: Taizhou.  The series keep the
+  revisions as published (Liaoning's 2016-2017 restatement, the fourth economic census of 2018
+  restating 2019 in Jilin, Heilongjiang and Tianjin): a level break shows up in one year.
 - house prices: S3 where present; a gap between two observed years is filled log-linearly
   (`interpolated`); a year before the city's first observation is back-cast from that observation
   with the mean year-on-year change of the cities observed in both years in the same group
@@ -51,12 +55,13 @@ def main(panel_path: str) -> None:
         group[city] = "basket"
     panel = panel[panel.year.isin(YEARS)]
     wage = panel.pivot_table(index="city", columns="year", values="avg_wage")
+    gdp = panel.pivot_table(index="city", columns="year", values="gdp_100m")
     price = panel.pivot_table(index="city", columns="year", values="house_price")
     psrc = panel.pivot_table(index="city", columns="year", values="price_source", aggfunc="first")
     for city, year in REJECT:
         price.loc[city, year] = np.nan
 
-    wage_rows, price_rows = [], []
+    wage_rows, gdp_rows, price_rows = [], [], []
     prices = {}
     log_p = np.log(price)
     for name, z in zh.items():
@@ -64,6 +69,8 @@ def main(panel_path: str) -> None:
         for y in YEARS if name in zh_cities else ():
             wage_rows.append({"city": name, "year": y, "avg_wage_cny": round(float(wage.loc[z, y])),
                               "source": f"{S3}, city {z}, avg_wage {y}){proxy}"})
+            gdp_rows.append({"city": name, "year": y, "gdp_100m_cny": round(float(gdp.loc[z, y]), 2),
+                             "source": f"{S3}, city {z}, gdp_100m {y}){proxy}"})
         obs = log_p.loc[z]
         seen = [y for y in YEARS if np.isfinite(obs[y])]
         vals, srcs = {}, {}
@@ -111,7 +118,8 @@ def main(panel_path: str) -> None:
                                    f"{S3}, avg_wage and house_price {y})"
                                    + (f"; price of {', '.join(est)} estimated (see city rules)" if est else "")})
     out = ROOT / "configs" / "history"
-    for fname, rows in (("city_wages.csv", wage_rows), ("city_house_prices.csv", price_rows),
+    for fname, rows in (("city_wages.csv", wage_rows), ("city_gdp.csv", gdp_rows),
+                        ("city_house_prices.csv", price_rows),
                         ("rest_of_china.csv", roc_rows)):
         with open(out / fname, "w", newline="", encoding="utf-8") as f:
             wr = csv.DictWriter(f, fieldnames=list(rows[0]))

@@ -134,6 +134,27 @@ def test_recorded_wage_growth_sets_the_trend_each_january():
     assert np.allclose(b.labour_market.wage_growth, b.config.labour.wage_growth_year.value)
 
 
+def test_recorded_gdp_moves_tradable_jobs_against_the_province_each_january():
+    """configs/history/city_gdp.csv: in 2016 Benxi's GDP fell by more than Liaoning's cities'
+    together (the restatement hit it hardest), so its tradable jobs shrink that year; Beijing,
+    its province's only city, never moves apart; after the table (2020) nothing does."""
+    m = MigrationModel(scenario="history", scale=200000)
+    gdp = pd.read_csv(CONFIG_DIR / "history" / "city_gdp.csv").set_index(["city", "year"])["gdp_100m_cny"]
+    assert m.labour_market.output_trend is None  # 2010: the table's first year has no growth
+    for _ in range(month_of(m, "2016-01")):
+        m.step()
+    liaoning = [c for c, p in zip(m.names, m.cities["province"]) if p == "Liaoning"]
+    g_p = np.log(sum(gdp[c, 2016] for c in liaoning) / sum(gdp[c, 2015] for c in liaoning))
+    bx, bj = m.names.index("Benxi"), m.names.index("Beijing")
+    e = m.config.labour.job_output_elasticity.value
+    assert m.labour_market.output_trend[bx] * 12 == pytest.approx(e * (np.log(gdp["Benxi", 2016] / gdp["Benxi", 2015]) - g_p))
+    assert m.labour_market.output_trend[bx] < 0 and m.labour_market.output_trend[bj] == 0.0
+    b = MigrationModel(scenario="baseline", scale=200000)
+    for _ in range(month_of(b, "2021-01")):
+        b.step()
+    assert b.labour_market.output_trend is None
+
+
 def test_beijing_cap_stops_its_housing_stock_from_2017_09():
     m = MigrationModel(scenario="history", scale=200000)
     bj = m.names.index("Beijing")
@@ -265,6 +286,8 @@ def _corrupt(tmp_path, fname, edit):
 @pytest.mark.parametrize("fname, edit, message", [
     ("city_wages.csv", lambda d: d[~((d.city == "Dalian") & (d.year == "2014"))],
      r"city_wages.csv: Dalian: year 2014 missing"),
+    ("city_gdp.csv", lambda d: d.assign(gdp_100m_cny=d.gdp_100m_cny.where(d.index != 6, "0")),
+     r"city_gdp.csv: line 8, column `gdp_100m_cny`: 0(\.0)?; expected a number"),
     ("minimum_wages.csv", lambda d: d.assign(min_wage_cny_month=d.min_wage_cny_month.where(d.index != 3, "-5")),
      r"minimum_wages.csv: line 5, column `min_wage_cny_month`: -5; expected a number >= 1"),
     ("rail_openings.csv", lambda d: d.assign(a=d.a.where(d.index != 0, "Atlantis")),

@@ -50,6 +50,34 @@ def test_matching_is_calibrated_to_a_steady_state():
     assert np.allclose(labour.matches(mu, U, V, a), sep * E)
 
 
+def test_tradable_jobs_follow_output_against_the_province():
+    """Two cities of province A grow by +10% and -10% while A's total holds; B is alone.
+    Over a year (no shocks) A's tradable jobs move by elasticity x their log growth against A's,
+    B's not at all, and the local sectors (services, public) only by their trend."""
+    e = 1.2
+    trend = labour.output_trend([110, 90, 60], [100, 100, 50], ["A", "A", "B"], e)
+    assert np.allclose(trend * 12, e * np.log([1.1, 0.9, 1.0]))  # A's cities sum to 200 both years
+    assert trend[2] == 0.0  # a province's only city: its own growth is the province's
+    # a province-wide level break (a restatement) cancels
+    assert np.allclose(labour.output_trend([80, 80], [100, 100], ["A", "A"], e), 0.0)
+    lab = load_scenario("baseline", {"labour.job_shock_sd_month": 0.0}).labour
+    jobs = np.full((3, 4), 1000.0)
+    shock = np.zeros(3)
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        labour.update_jobs(jobs, shock, lab, rng, trend)
+    sector = np.exp(12 * labour.job_trends(lab))
+    expected = 1000.0 * sector[None, :] * np.ones((3, 1))
+    expected[:, labour.TRADABLE_SECTORS] *= np.exp(12 * trend)[:, None]
+    assert np.allclose(jobs, expected)
+    assert np.allclose(jobs[:, labour.LOCAL_SECTORS], 1000.0 * sector[labour.LOCAL_SECTORS])
+    # without a record (None) the jobs follow the trend and shocks alone, as with a zero trend
+    a, b = np.full((3, 4), 1000.0), np.full((3, 4), 1000.0)
+    labour.update_jobs(a, np.zeros(3), SC.labour, np.random.default_rng(1))
+    labour.update_jobs(b, np.zeros(3), SC.labour, np.random.default_rng(1), np.zeros(3))
+    assert np.array_equal(a, b)
+
+
 def test_wage_level_rises_with_tightness_and_keeps_the_floor():
     lab = SC.labour
     lvl = np.array([5000.0, 5000.0, 5000.0, 1000.0])

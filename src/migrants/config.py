@@ -149,6 +149,7 @@ class Labour(_Strict):
     job_trend_hightech_year: Param
     job_shock_sd_month: Param
     job_shock_persistence: Param
+    job_output_elasticity: Param
     wage_growth_year: Param
     wage_tightness_elasticity_year: Param
     wage_dispersion_sd: Param

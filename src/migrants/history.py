@@ -8,6 +8,10 @@ table                         what                               applied
 ============================  =================================  ===================
 ``city_wages.csv``            average wage by city and year      each January: the
                               (CNY a year)                       year's growth
+``city_gdp.csv``              GDP by city and year (100 M CNY,   each January: the
+                              current prices)                    tradable jobs follow
+                                                                 the city's growth
+                                                                 against its province's
 ``city_house_prices.csv``     house price by city and year       each January: rents'
                               (CNY per m2)                       anchor moves with it
 ``rest_of_china.csv``         the basket's wage and price        each January
@@ -21,7 +25,8 @@ table                         what                               applied
 ============================  =================================  ===================
 
 After the last year of a table the scenario's growth assumptions apply (for
-wages ``labour.wage_growth_year``, for house prices no change, for the
+wages ``labour.wage_growth_year``, for GDP no city moving apart from its province,
+for house prices no change, for the
 universities ``demography.university_intake_growth_year``).  A scenario with
 ``time_varying_inputs: false`` reads none of this: every input stays at its
 start value (the steady-state audit).
@@ -129,6 +134,7 @@ class Record:
     """
 
     wage_years: tuple[int, np.ndarray]          # (first year, (C, Y) CNY a year)
+    gdp_years: tuple[int, np.ndarray]           # (first year, (C, Y) 100 M CNY, current prices)
     price_years: tuple[int, np.ndarray]         # (first year, (C, Y) CNY per m2)
     roc_wage_years: tuple[int, np.ndarray]      # (first year, (1, Y))
     roc_price_years: tuple[int, np.ndarray]
@@ -152,6 +158,15 @@ class Record:
         """This year's recorded wage growth (C,) ``W(y)/W(y-1) - 1``, or None outside the table."""
         a, b = self.wage(year), self.wage(year - 1)
         return None if a is None or b is None else a / b - 1
+
+    def gdp_growth(self, year: int):
+        """This year's recorded log GDP growth (C,) ``log Y(y)/Y(y-1)``, or None outside the table."""
+        a, b = self._at(self.gdp_years, year), self._at(self.gdp_years, year - 1)
+        return None if a is None or b is None else np.log(a / b)
+
+    def gdp(self, year: int):
+        """GDP (C,) 100 M CNY at current prices in ``year``, or None outside the table."""
+        return self._at(self.gdp_years, year)
 
     def house_price(self, year: int):
         return self._at(self.price_years, year)
@@ -231,6 +246,7 @@ def load_record(folder: Path, cities: pd.DataFrame, links: pd.DataFrame, roc_nam
         return _by_year(df, "city", col, names, f(fname), what, lo=1e-9)
 
     wage = by_city("city_wages.csv", "avg_wage_cny", "city wages")
+    gdp = by_city("city_gdp.csv", "gdp_100m_cny", "city GDP")
     price = by_city("city_house_prices.csv", "house_price_cny_m2", "city house prices")
     roc = _table(f("rest_of_china.csv"), "rest of China", ["year", "wage_cny_year", "house_price_cny_m2"])
     roc_wage = _by_year(roc, None, "wage_cny_year", ["rest of China"], f("rest_of_china.csv"), "rest of China", 1e-9)
@@ -289,7 +305,7 @@ def load_record(folder: Path, cities: pd.DataFrame, links: pd.DataFrame, roc_nam
     row = {n: k for k, n in enumerate(names)}
     events = sorted((int(m), row[c], str(inp), float(v))
                     for m, c, inp, v in zip(ev_month, ev["city"], ev["input"], ev_val) if c in row)
-    return Record(wage, price, roc_wage, roc_price, (y_m, np.vstack([men, women])), graduates,
+    return Record(wage, gdp, price, roc_wage, roc_price, (y_m, np.vstack([men, women])), graduates,
                   min_wage_changes, link_opened, events)
 
 

@@ -2,8 +2,10 @@
 
 Jobs are counted per city and sector (persons).  Each month:
 
-* jobs follow a sector trend times a city shock (AR(1) in logs), and the
-  local sectors (services, public) follow the resident population;
+* jobs follow a sector trend times a city shock (AR(1) in logs), the
+  tradable sectors (manufacturing, high tech) also the city's recorded GDP
+  growth against its province's (``output_trend``), and the local sectors
+  (services, public) follow the resident population;
 * jobs follow people (``post_vacancies``): posts open where unemployment is
   above its 2020 rate and close where it is below, so the labour market
   closes: after an inflow or a shock unemployment returns to its 2020 level;
@@ -43,6 +45,7 @@ class LabourMarket:
     statutory_min_wage: np.ndarray = None    # (C,) the record's minimum wage, CNY a month
     min_wage: np.ndarray = None              # (C,) the minimum wage in force (cards may raise it)
     jobs_population: np.ndarray = None       # (C,) residents that local jobs last followed, persons
+    output_trend: np.ndarray = None          # (C,) this year's monthly log change of tradable jobs from GDP
 
 
 SECTOR_MIN_EDUCATION = np.array([0, 0, 2, 3], np.int8)  # public: college, high tech: bachelor
@@ -114,8 +117,34 @@ def job_trends(lab) -> np.ndarray:
     return np.log1p(yearly) / 12.0
 
 
-def update_jobs(jobs, shock, lab, rng):
-    """Jobs (C, 4) persons follow the sector trend times ``exp(shock_c)``.
+TRADABLE_SECTORS = np.array([0, 3])  # manufacturing and high tech: they sell beyond the city
+
+
+def output_trend(gdp, gdp_before, province, elasticity):
+    """Monthly log change (C,) of a city's tradable jobs from its recorded output:
+    ``elasticity * (g_c - g_P) / 12``, where ``g_c = log(Y_c / Y_c_before)`` is the city's
+    GDP growth of the year and ``g_P`` the same for the sum of its province's cities in the
+    scenario.
+
+    Against its own province, because the record's level breaks are provincial (Liaoning's
+    2016-2017 restatement, the 2018 economic census): they cancel as far as they hit the
+    province's cities alike, while a city that grows
+    apart from its neighbours (Benxi's steel, Panjin's oil and chemicals) gains or loses
+    export jobs.  A province with one city in the scenario gets 0; the province's own path is
+    in its amenity and wages.  GDP-weighted, the cities of a province sum to about 0.
+
+    gdp, gdp_before : (C,) 100 M CNY at current prices (deflators cancel in the difference);
+    province : (C,) labels; elasticity : jobs' elasticity to output (``labour.job_output_elasticity``).
+    """
+    gdp, gdp_before = np.asarray(gdp, float), np.asarray(gdp_before, float)
+    _, p = np.unique(np.asarray(province), return_inverse=True)
+    g_province = np.log(np.bincount(p, gdp) / np.bincount(p, gdp_before))
+    return elasticity * (np.log(gdp / gdp_before) - g_province[p]) / 12.0
+
+
+def update_jobs(jobs, shock, lab, rng, output=None):
+    """Jobs (C, 4) persons follow the sector trend times ``exp(shock_c)``, and the tradable
+    sectors also ``exp(output_c)`` (``output_trend``, (C,) log a month; None: none).
 
     ``shock`` (C,) is the city's log deviation from trend, AR(1):
     ``shock' = rho * shock + eps``, ``eps ~ N(0, sd)``; jobs change by the
@@ -123,7 +152,10 @@ def update_jobs(jobs, shock, lab, rng):
     """
     eps = rng.normal(0.0, lab.job_shock_sd_month.value, shock.shape)
     new = lab.job_shock_persistence.value * shock + eps
-    jobs *= np.exp(job_trends(lab)[None, :] + (new - shock)[:, None])
+    change = job_trends(lab)[None, :] + (new - shock)[:, None]
+    if output is not None:
+        change[:, TRADABLE_SECTORS] += output[:, None]
+    jobs *= np.exp(change)
     shock[:] = new
     return jobs
 

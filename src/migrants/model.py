@@ -251,7 +251,7 @@ class MigrationModel(mesa.Model):
         L.jobs_population = population
         labour.post_vacancies(L.jobs, employed * scale, cen["unemployed"][:C] * scale, L.normal_unemployment,
                               lab.vacancy_adjustment_month.value)  # jobs follow people
-        labour.update_jobs(L.jobs, L.job_shock, lab, self.city_rng("job_shocks"))
+        labour.update_jobs(L.jobs, L.job_shock, lab, self.city_rng("job_shocks"), L.output_trend)
         L.jobs, L.min_wage = self.policy.labour_demand(L.jobs)  # job programmes: cluster jobs, wage floors
         excess = np.maximum(employed - L.jobs / scale, 0)
         layoff = np.where(employed > 0, excess / np.maximum(employed, 1), 0.0)
@@ -339,6 +339,10 @@ class MigrationModel(mesa.Model):
         g = cfg.labour.wage_growth_year.value
         growth = r.wage_growth(year) if r is not None else None
         self.labour_market.wage_growth = np.full(self.C, g) if growth is None else growth  # (C,) a year
+        gdp, gdp_before = (r.gdp(year), r.gdp(year - 1)) if r is not None else (None, None)
+        self.labour_market.output_trend = (  # tradable jobs follow the city's output against its province's
+            None if gdp is None or gdp_before is None else
+            labour.output_trend(gdp, gdp_before, self.cities["province"], cfg.labour.job_output_elasticity.value))
         roc_now, roc_before = (r.roc(year), r.roc(year - 1)) if r is not None else (None, None)
         self.outside.wage_growth = g if roc_now is None or roc_before is None else roc_now[0] / roc_before[0] - 1
         if year * 12 > self.start_index:  # not at the start: prices there are the year's already
