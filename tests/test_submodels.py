@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from migrants import demography, housing, labour
 from migrants.config import load_scenario
 from migrants.population import Population
-from migrants.rng import stream_key, uniforms
+from migrants.rng import choice, stream_key, uniforms
 
 SC = load_scenario("baseline")
 
@@ -165,6 +165,21 @@ def test_population_compaction_keeps_survivors_in_order():
     P.append(age=np.arange(20, 30), city=np.array([0, -1, 1, 1, -1, 0, 2, -1, 0, 0]))
     P.compact()
     assert list(P.age) == [20, 22, 23, 25, 26, 28, 29] and list(P.city) == [0, 1, 1, 0, 2, 0, 0]
+    # rows freed by the compaction come back at their defaults, not with the dead rows' values
+    rows = P.grow(3)
+    assert list(P.age[rows]) == [0, 0, 0] and list(P.city[rows]) == [0, 0, 0] and list(P.grad_month[rows]) == [-1] * 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0, 1e6), min_size=1, max_size=300).filter(lambda w: sum(w) > 0),
+       st.integers(0, 2**32 - 1), st.integers(0, 5000))
+def test_guide_table_choice_is_numpys_choice(weights, seed, n):
+    """rng.choice picks from the CDF by binary search; the guide table must give the same index for
+    every uniform (zero weights included) and use the same random numbers."""
+    p = np.asarray(weights) / np.sum(weights)
+    a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+    assert np.array_equal(a.choice(p.size, size=n, p=p), choice(b, p, n))
+    assert a.random() == b.random()
 
 
 def test_counter_rng_is_uniform_and_streams_are_independent():

@@ -21,7 +21,7 @@ from .population import (
 )
 from .kernels import NCHUNK
 from .metrics import head_row, headcount_arrays, headcount_counts
-from .rng import SALT_BIRTH_ORDER, uniform
+from .rng import SALT_BIRTH_ORDER, choice, uniform
 
 DEGREE_SHARES = np.array([0.43, 0.48, 0.08, 0.01])  # college, bachelor, master, PhD: MoE 2020 graduates
 DEGREE_AGE = np.array([21, 22, 25, 28], np.int8)  # age at graduation (assumption)
@@ -522,7 +522,7 @@ def graduate_cohort(cohorts, scale, rng, month: int, inactive_share: float = 0.0
     uni, orig = np.nonzero(agents)
     counts = agents[uni, orig]
     n = int(counts.sum())
-    degree = rng.choice(4, size=n, p=DEGREE_SHARES)
+    degree = choice(rng, DEGREE_SHARES, n)
     cols = dict(
         age=DEGREE_AGE[degree], female=(rng.random(n) < 0.5).astype(np.int8),
         education=(2 + degree).astype(np.int8),

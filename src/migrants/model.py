@@ -36,7 +36,7 @@ from .metrics import Headcount, MonthTally, Recorder, take_census
 from .policy.engine import PolicyEngine
 from .inputs import census_inputs
 from .population import EDU_PREMIUM, SECTOR_PREMIUM, build_population, education_shares
-from .rng import stream_key
+from .rng import choice, stream_key
 from .vital_rates import VitalRates, load_vital_rates
 
 
@@ -490,7 +490,7 @@ class MigrationModel(mesa.Model):
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         edu = np.repeat(np.repeat(np.arange(6), C), chosen.ravel()).astype(np.int8)
         dest = np.repeat(np.tile(np.arange(C), 6), chosen.ravel()).astype(np.int64)
-        age = rng.choice(ages, size=n, p=hazard / hazard.sum()).astype(np.int8)
+        age = ages[choice(rng, hazard / hazard.sum(), n)].astype(np.int8)
         wage = (self.outside.wage_level * EDU_PREMIUM[edu] * SECTOR_PREMIUM[1]).astype(np.float32)  # employed at home (services)
         rows = P.append(age=age, female=(rng.random(n) < 0.5).astype(np.int8), education=edu,
                         status=np.ones(n, np.int8), wage=wage, city=np.full(n, C, np.int16),

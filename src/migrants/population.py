@@ -24,6 +24,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from .rng import choice
+
 EDUCATION = ("below_high_school", "high_school", "college", "bachelor", "master", "phd")
 SECTORS = ("manufacturing", "services", "public", "hightech")
 UNEMPLOYED, INACTIVE = -1, -2
@@ -72,6 +74,7 @@ class Population:
     def __init__(self, capacity: int):
         self.n = 0
         self._cols = {name: np.zeros(max(capacity, 16), dtype) for name, dtype in COLUMNS}
+        self._used = 0  # rows from here on have never been written: still np.zeros' zeros
 
     def __getattr__(self, name):
         cols = self.__dict__.get("_cols")
@@ -93,9 +96,9 @@ class Population:
     def nbytes(self) -> int:
         return sum(a.nbytes for a in self._cols.values())
 
-    def append(self, **columns: np.ndarray) -> slice:
-        """Add rows; ``columns`` maps column name to equal-length arrays (others 0)."""
-        k = len(next(iter(columns.values())))
+    def grow(self, k: int) -> slice:
+        """Add ``k`` rows with every column at its default (0; -1 for ``grad_month`` and
+        ``uni_city``), making room if needed; returns their slice of the columns."""
         if self.n + k > self.capacity:
             new_cap = max(int(self.capacity * 1.25), self.n + k)
             for name, a in self._cols.items():
@@ -103,12 +106,21 @@ class Population:
                 b[: self.n] = a[: self.n]
                 self._cols[name] = b
         rows = slice(self.n, self.n + k)
+        stale = slice(self.n, min(self.n + k, self._used))  # rows compact freed keep their old values
         for name, a in self._cols.items():
-            if name in columns:
-                a[rows] = columns[name]
-            else:
-                a[rows] = -1 if name in ("grad_month", "uni_city") else 0
+            if name in ("grad_month", "uni_city"):
+                a[rows] = -1
+            elif stale.stop > stale.start:
+                a[stale] = 0
         self.n += k
+        self._used = max(self._used, self.n)
+        return rows
+
+    def append(self, **columns: np.ndarray) -> slice:
+        """Add rows; ``columns`` maps column name to equal-length arrays (others at their default)."""
+        rows = self.grow(len(next(iter(columns.values()))))
+        for name, a in columns.items():
+            self._cols[name][rows] = a
         return rows
 
     def compact(self, min_share: float = 0.0) -> int:
@@ -293,41 +305,41 @@ def build_population(cities, pyramid, education, scenario, graduates_per_year, r
         n = int(n_work[c])
         if n == 0:
             continue
+        # numpy draws each attribute for all n people at once, in this order (the order fixes the
+        # population for a seed); kernels turn the draws into the columns in place
+        rows = P.grow(n)
+        col = {name: a[rows] for name, a in P._cols.items()}
+        age, female, edu, status = col["age"], col["female"], col["education"], col["status"]
         w = working[c].ravel()
-        cell = rng.choice(w.size, size=n, p=w / w.sum())
-        female = (cell // AGES).astype(np.int8)
-        age = (cell % AGES).astype(np.int8)
+        _age_and_sex(choice(rng, w / w.sum(), n), age, female)
         wshare = pyramid[c, :, 15:60].sum() / pop[c]
-        edu = draw_education(rng, age, education_shares(education[c, 0], education[c, 1], wshare))
+        edu[:] = draw_education(rng, age, education_shares(education[c, 0], education[c, 1], wshare))
         migrant = rng.random(n) < migrant_share[c]
-        hukou = np.full(n, c, np.int16)
+        hukou = col["hukou_city"]
+        hukou[:] = c
         k = int(migrant.sum())
         if k:
-            hukou[migrant] = rng.choice(C, size=k, p=gravity[c] / gravity[c].sum())
-        months = np.where(migrant, rng.integers(0, 121, n), (age - 18) * 12).astype(np.int16)
-        inactive_p = np.where(female == 1, dem.inactive_share_women.value, dem.inactive_share_men.value)
-        inactive = rng.random(n) < inactive_p
-        unemployed = ~inactive & (rng.random(n) < lab.initial_unemployment_rate.value)
-        sector = rng.choice(4, size=n, p=sector_shares[c]).astype(np.int8)
-        sector = eligible_sector(sector, edu)
-        status = np.where(inactive, INACTIVE, np.where(unemployed, UNEMPLOYED, sector)).astype(np.int8)
-        wage = offered_wage(rng, mean_wage[c], edu, np.maximum(status, 0), lab.wage_dispersion_sd.value)
+            hukou[migrant] = choice(rng, gravity[c] / gravity[c].sum(), k)
+        del migrant  # a migrant is now one whose hukou is elsewhere (gravity's diagonal is 0)
+        _months_in_city(rng.integers(0, 121, n), age, hukou, c, col["months_in_city"])
+        _inactive(rng.random(n), female, dem.inactive_share_women.value, dem.inactive_share_men.value, status)
+        _unemployed(rng.random(n), lab.initial_unemployment_rate.value, status)
+        _sector(choice(rng, sector_shares[c], n), edu, status)
+        wage = col["wage"]
+        _offered_wage(np.float32(mean_wage[c]), edu, status, wage_noise(rng, n, lab.wage_dispersion_sd.value), wage)
         employed = status >= 0
         # the level is set so the city's mean wage of the employed equals the statistic
         norm = mean_wage[c] / max(float(wage[employed].mean()), 1.0) if employed.any() else 1.0
+        del employed
         wage_level[c] = mean_wage[c] * norm
-        wage *= np.float32(norm)
-        wage[~employed] = 0.0
-        settled = ~migrant & (age >= 30)
-        own_p = np.where(settled, hou.ownership_rate_settled.value, hou.ownership_rate_young_or_migrant.value)
-        housing = np.where(rng.random(n) < own_p, OWNER, RENTER).astype(np.int8)
-        parent = (age >= 22) & (age <= 50)
-        lam = minors[c, :18].sum() / scale / max(parent.sum(), 1)
-        children = np.where(parent, np.minimum(rng.poisson(lam, n), 4), 0).astype(np.int8)
-        P.append(
-            age=age, female=female, education=edu, status=status, housing=housing, children=children,
-            city=np.full(n, c), hukou_city=hukou, origin_city=hukou, months_in_city=months, wage=wage,
-        )
+        _scale_wages(np.float32(norm), status, wage)
+        _housing(rng.random(n), age, hukou, c, hou.ownership_rate_settled.value,
+                 hou.ownership_rate_young_or_migrant.value, col["housing"])
+        parents = _count_parents(age)
+        lam = minors[c, :18].sum() / scale / max(parents, 1)
+        _children(rng.poisson(lam, n), age, col["children"])
+        col["city"][:] = c
+        col["origin_city"][:] = hukou
     base = {"sector_shares": sector_shares, "mean_wage": mean_wage, "wage_level": wage_level}
     return P, Cohorts(minors, students, retirees), base
 
@@ -363,38 +375,143 @@ def retiree_age_weights() -> np.ndarray:
 
 
 def draw_education(rng, age: np.ndarray, shares: np.ndarray) -> np.ndarray:
-    """Education codes; the young are more educated (assumption: tertiary odds x1.6 under 35, x0.6 from 45)."""
-    n = age.size
-    tilt = np.where(age < 35, 1.6, np.where(age >= 45, 0.6, 1.0))
+    """Education codes; the young are more educated (assumption: tertiary odds x1.6 under 35, x0.6 from 45).
+
+    Draws, in order: one uniform a person (tertiary or not), the degree of the tertiary
+    (``choice`` over ``shares[2:]``), one uniform for each of the others (high school or not).
+    """
+    tilt = _education_tilt(age)
     tert = shares[2:].sum()
-    p_tert = np.clip(tert * tilt / np.average(tilt), 0, 0.95)
-    u = rng.random(n)
-    edu = np.where(u < p_tert, 2, 0).astype(np.int8)
-    split = shares[2:] / tert
-    t = edu == 2
-    edu[t] = 2 + rng.choice(4, size=int(t.sum()), p=split)
-    nt = ~t
-    p_high = shares[1] / (1 - tert)
-    edu[nt] = (rng.random(int(nt.sum())) < p_high).astype(np.int8)
+    edu = np.empty(age.size, np.int8)
+    n_tert = _tertiary(rng.random(age.size), tilt, tert, np.average(tilt), edu)
+    del tilt
+    degree = choice(rng, shares[2:] / tert, n_tert)
+    _degree_or_high_school(degree, rng.random(age.size - n_tert), shares[1] / (1 - tert), edu)
     return edu
 
 
-def eligible_sector(sector: np.ndarray, education: np.ndarray) -> np.ndarray:
-    """High-tech jobs need a bachelor degree, public-sector jobs college (else manufacturing / services)."""
-    sector = sector.copy()
-    sector[(sector == 3) & (education < 3)] = 0
-    sector[(sector == 2) & (education < 2)] = 1
-    return sector
+@njit(cache=True)
+def _education_tilt(age):
+    tilt = np.empty(age.size)
+    for i in range(age.size):
+        tilt[i] = 1.6 if age[i] < 35 else (0.6 if age[i] >= 45 else 1.0)
+    return tilt
+
+
+@njit(cache=True)
+def _tertiary(u, tilt, tert, mean_tilt, edu):
+    # 2 (tertiary, degree to come) with probability clip(tert * tilt / mean tilt, 0, 0.95), else 0
+    k = 0
+    for i in range(u.size):
+        p = min(max(tert * tilt[i] / mean_tilt, 0.0), 0.95)
+        if u[i] < p:
+            edu[i] = 2
+            k += 1
+        else:
+            edu[i] = 0
+    return k
+
+
+@njit(cache=True)
+def _degree_or_high_school(degree, u_high, p_high, edu):
+    # the tertiary take their degrees in row order (2 + 0..3), the others high school with p_high
+    j = 0
+    m = 0
+    for i in range(edu.size):
+        if edu[i] == 2:
+            edu[i] = 2 + degree[j]
+            j += 1
+        else:
+            edu[i] = 1 if u_high[m] < p_high else 0
+            m += 1
+
+
+@njit(cache=True)
+def _age_and_sex(cell, age, female):
+    # a pyramid cell is sex * AGES + age
+    for i in range(cell.size):
+        female[i] = cell[i] // AGES
+        age[i] = cell[i] % AGES
+
+
+@njit(cache=True)
+def _months_in_city(draw, age, hukou, c, months):
+    # migrants (hukou elsewhere) came 0..120 months ago; the locals have lived there since 18
+    for i in range(age.size):
+        months[i] = draw[i] if hukou[i] != c else np.int8((age[i] - 18) * 12)  # the old int8 wrap, kept for byte-identity; mended next
+
+
+@njit(cache=True)
+def _inactive(u, female, p_women, p_men, status):
+    for i in range(u.size):
+        status[i] = INACTIVE if u[i] < (p_women if female[i] == 1 else p_men) else 0
+
+
+@njit(cache=True)
+def _unemployed(u, rate, status):
+    for i in range(u.size):
+        if status[i] != INACTIVE and u[i] < rate:
+            status[i] = UNEMPLOYED
+
+
+@njit(cache=True)
+def _sector(sector, education, status):
+    # the employed take their drawn sector if their education allows it: high-tech jobs need a
+    # bachelor degree (else manufacturing), public-sector jobs college (else services)
+    for i in range(sector.size):
+        if status[i] == 0:
+            s = sector[i]
+            if s == 3 and education[i] < 3:
+                s = 0
+            elif s == 2 and education[i] < 2:
+                s = 1
+            status[i] = s
+
+
+@njit(cache=True)
+def _offered_wage(city_wage, education, status, noise, wage):
+    # monthly offer, CNY: city level x education x sector x noise (the unemployed and inactive: manufacturing)
+    for i in range(noise.size):
+        wage[i] = city_wage * EDU_PREMIUM[education[i]] * SECTOR_PREMIUM[max(status[i], 0)] * noise[i]
+
+
+@njit(cache=True)
+def _scale_wages(norm, status, wage):
+    for i in range(wage.size):
+        wage[i] = wage[i] * norm if status[i] >= 0 else np.float32(0.0)
+
+
+@njit(cache=True)
+def _housing(u, age, hukou, c, p_settled, p_other, housing):
+    # the settled (local hukou, aged 30+) own more often than the young and the migrants
+    for i in range(u.size):
+        settled = hukou[i] == c and age[i] >= 30
+        housing[i] = OWNER if u[i] < (p_settled if settled else p_other) else RENTER
+
+
+@njit(cache=True)
+def _count_parents(age):
+    k = 0
+    for i in range(age.size):
+        if 22 <= age[i] <= 50:
+            k += 1
+    return k
+
+
+@njit(cache=True)
+def _children(draw, age, children):
+    # children at home for those aged 22-50, at most 4
+    for i in range(age.size):
+        children[i] = min(draw[i], 4) if 22 <= age[i] <= 50 else 0
 
 
 EDU_PREMIUM = np.array([0.75, 0.9, 1.1, 1.35, 1.7, 2.0], np.float32)  # assumption ~8%/school year (Mincer)
 SECTOR_PREMIUM = np.array([1.0, 0.9, 1.1, 1.4], np.float32)  # assumption
 
 
-def offered_wage(rng, city_wage: float, education, sector, sd: float) -> np.ndarray:
-    """Monthly wage offers, CNY: city level x education x sector x lognormal noise."""
-    noise = np.exp(rng.normal(-sd * sd / 2, sd, np.shape(education))).astype(np.float32)
-    return (np.float32(city_wage) * EDU_PREMIUM[education] * SECTOR_PREMIUM[sector] * noise).astype(np.float32)
+def wage_noise(rng, shape, sd: float) -> np.ndarray:
+    """Lognormal wage noise of mean 1 and log-sd ``sd``, float32 of ``shape``."""
+    return np.exp(rng.normal(-sd * sd / 2, sd, shape)).astype(np.float32)
 
 
 def initial_sector_shares(cities) -> np.ndarray:

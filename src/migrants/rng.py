@@ -83,3 +83,44 @@ def uniforms(key, n):
     for i in range(n):
         out[i] = uniform(key, i)
     return out
+
+
+def choice(rng: np.random.Generator, p, size: int) -> np.ndarray:
+    """``rng.choice(len(p), size=size, p=p)``: the same random numbers, the same picks, faster.
+
+    numpy draws ``size`` uniforms and binary-searches its normalised CDF (``searchsorted``, about
+    100 ns a draw for the 202 age-sex cells of a census pyramid); ``pick_from_cdf`` finds the same
+    index from a guide table in one or two comparisons.  Returns int64 indices, shape (size,).
+    """
+    cdf = np.asarray(p, np.float64).cumsum()
+    cdf /= cdf[-1]
+    return pick_from_cdf(cdf, rng.random(size))
+
+
+GUIDE_CELLS = 1024  # a power of two, so ``int(u * GUIDE_CELLS) / GUIDE_CELLS <= u`` exactly
+
+
+@njit(cache=True)
+def pick_from_cdf(cdf, u):
+    """``cdf.searchsorted(u, side="right")`` by a guide table (Chen & Asau 1974; Devroye 1986, III.2.4).
+
+    cdf : (k,) non-decreasing, last entry 1.0; u : (n,) uniforms in [0, 1).  ``guide[j]`` is the
+    first index whose CDF exceeds ``j / GUIDE_CELLS``; a uniform in cell j starts its search there.
+    """
+    k = cdf.size
+    m = GUIDE_CELLS
+    guide = np.empty(m, np.int64)
+    i = 0
+    for j in range(m):
+        x = j / m
+        while i < k and cdf[i] <= x:
+            i += 1
+        guide[j] = i
+    out = np.empty(u.size, np.int64)
+    for r in range(u.size):
+        x = u[r]
+        i = guide[int(x * m)]
+        while i < k and cdf[i] <= x:
+            i += 1
+        out[r] = i
+    return out
