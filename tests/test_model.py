@@ -38,6 +38,16 @@ def test_initial_population_is_the_2020_census(tiny_run):
     assert (start == census.loc[start.index]).all()
 
 
+def test_initial_months_in_city_follow_the_rule():
+    """Locals have lived in their city since 18, migrants 0 to 120 months (``build_population``):
+    an int8 product once wrapped the locals aged 29 and over to negative months."""
+    P = MigrationModel(scenario="tiny", rng=3).people
+    age, months = P.age.astype(int), P.months_in_city.astype(int)
+    local = P.hukou_city == P.city
+    assert np.array_equal(months[local], (age[local] - 18) * 12)
+    assert months[~local].min() >= 0 and months[~local].max() <= 120 and (~local).sum() > 0
+
+
 def test_city_month_has_the_contract_columns(tiny_run):
     cf = tiny_run.city_frame()
     for col in ["month", "date", "city", "province", "population", "working_age", "employed", "unemployed",

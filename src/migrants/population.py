@@ -438,7 +438,7 @@ def _age_and_sex(cell, age, female):
 def _months_in_city(draw, age, hukou, c, months):
     # migrants (hukou elsewhere) came 0..120 months ago; the locals have lived there since 18
     for i in range(age.size):
-        months[i] = draw[i] if hukou[i] != c else np.int8((age[i] - 18) * 12)  # the old int8 wrap, kept for byte-identity; mended next
+        months[i] = draw[i] if hukou[i] != c else (age[i] - 18) * 12
 
 
 @njit(cache=True)
